@@ -1,0 +1,99 @@
+#pragma once
+// GEMM through Eigen, mapped straight onto our buffers (no copies). A view whose last dimension
+// has stride 1 maps row-major, one whose first has stride 1 (a transposed view) maps col-major;
+// anything else maps with both strides and Eigen packs it.
+#include <Eigen/Core>
+
+#include "wfc/backend/cpu/parallel.hpp"
+#include "wfc/backend/cpu/tag.hpp"
+#include "wfc/kernels/checks.hpp"
+
+namespace wfc {
+
+namespace detail {
+
+template <class T, int Order, class Stride>
+using eigen_matrix_map =
+    Eigen::Map<std::conditional_t<std::is_const_v<T>, const Eigen::Matrix<std::remove_const_t<T>, Eigen::Dynamic, Eigen::Dynamic, Order>,
+                                  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order>>,
+               Eigen::Unaligned, Stride>;
+
+enum class eigen_layout { row_major, col_major, strided };
+
+template <class T>
+eigen_layout layout_of(const tensor_view<T, 2>& v) {
+  if (v.stride(1) == 1 || v.extent(1) <= 1) return eigen_layout::row_major;
+  if (v.stride(0) == 1 || v.extent(0) <= 1) return eigen_layout::col_major;
+  return eigen_layout::strided;
+}
+
+// Calls f with an Eigen map of v in its natural layout.
+template <class T, class F>
+void with_eigen_map(const tensor_view<T, 2>& v, F&& f) {
+  const index_t rows = v.extent(0), cols = v.extent(1);
+  switch (layout_of(v)) {
+    case eigen_layout::row_major:
+      return f(eigen_matrix_map<T, Eigen::RowMajor, Eigen::OuterStride<>>(
+          v.data(), rows, cols, Eigen::OuterStride<>(rows <= 1 ? std::max<index_t>(cols, 1) : v.stride(0))));
+    case eigen_layout::col_major:
+      return f(eigen_matrix_map<T, Eigen::ColMajor, Eigen::OuterStride<>>(
+          v.data(), rows, cols, Eigen::OuterStride<>(cols <= 1 ? std::max<index_t>(rows, 1) : v.stride(1))));
+    default:
+      return f(eigen_matrix_map<T, Eigen::RowMajor, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>(
+          v.data(), rows, cols, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(v.stride(0), v.stride(1))));
+  }
+}
+
+template <class C, class A, class B, class T>
+void eigen_gemm(C&& c, const A& a, const B& b, T alpha, T beta) {
+  if (beta == T(0)) {
+    c.noalias() = alpha * a * b;
+  } else {
+    if (beta != T(1)) c *= beta;
+    c.noalias() += alpha * a * b;
+  }
+}
+
+template <class T>
+void cpu_gemm(tensor_view<T, 2> c, tensor_view<const T, 2> a, tensor_view<const T, 2> b, T alpha, T beta) {
+  if (c.empty()) return;
+  // A column-major c is the row-major cᵀ = bᵀ·aᵀ: one fewer layout to instantiate.
+  if (layout_of(c) == eigen_layout::col_major)
+    return cpu_gemm(transpose(c), transpose(b), transpose(a), alpha, beta);
+  if (layout_of(c) == eigen_layout::strided) {
+    // Rare (a doubly strided output): Eigen evaluates into a temporary and scatters.
+    using M = eigen_matrix_map<T, Eigen::RowMajor, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+    using CM = eigen_matrix_map<const T, Eigen::RowMajor, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+    M cm(c.data(), c.extent(0), c.extent(1), {c.stride(0), c.stride(1)});
+    CM am(a.data(), a.extent(0), a.extent(1), {a.stride(0), a.stride(1)});
+    CM bm(b.data(), b.extent(0), b.extent(1), {b.stride(0), b.stride(1)});
+    return eigen_gemm(cm, am, bm, alpha, beta);
+  }
+  eigen_matrix_map<T, Eigen::RowMajor, Eigen::OuterStride<>> cm(
+      c.data(), c.extent(0), c.extent(1),
+      Eigen::OuterStride<>(c.extent(0) <= 1 ? std::max<index_t>(c.extent(1), 1) : c.stride(0)));
+  with_eigen_map(a, [&](const auto& am) { with_eigen_map(b, [&](const auto& bm) { eigen_gemm(cm, am, bm, alpha, beta); }); });
+}
+
+}  // namespace detail
+
+template <class T>
+void gemm(cpu, tensor_view<T, 2> c, in_view<T, 2> a, in_view<T, 2> b, detail::same_t<T> alpha = 1,
+          detail::same_t<T> beta = 0) {
+  detail::check_gemm("gemm", c, a, b);
+  detail::cpu_gemm<T>(c, a, b, alpha, beta);
+}
+
+// One GEMM per batch entry (attention heads). With enough entries each thread takes whole GEMMs
+// (Eigen then stays single-threaded inside: it does not nest OpenMP); otherwise Eigen threads each.
+template <class T>
+void batched_gemm(cpu, tensor_view<T, 3> c, in_view<T, 3> a, in_view<T, 3> b, detail::same_t<T> alpha = 1,
+                  detail::same_t<T> beta = 0) {
+  detail::check_gemm("batched_gemm", c, a, b);
+  const index_t batches = c.extent(0);
+  const index_t work = c.extent(1) * c.extent(2) * std::max<index_t>(a.extent(2), 1);
+#pragma omp parallel for schedule(static) if (batches > 1 && batches * work >= detail::cpu_parallel_threshold)
+  for (index_t p = 0; p < batches; ++p) detail::cpu_gemm<T>(c[p], a[p], b[p], alpha, beta);
+}
+
+}  // namespace wfc

@@ -1,0 +1,88 @@
+#pragma once
+// LayerNorm: rows in parallel with SIMD statistics; the gamma/beta gradients are reduced over rows
+// by column blocks (deterministic, no atomics).
+#include <cmath>
+
+#include "wfc/backend/cpu/parallel.hpp"
+#include "wfc/backend/cpu/simd.hpp"
+#include "wfc/backend/cpu/tag.hpp"
+#include "wfc/backend/reference/layernorm.hpp"
+
+namespace wfc {
+
+template <class T>
+void layernorm_forward(cpu, tensor_view<T, 2> y, tensor_view<T, 1> mean, tensor_view<T, 1> rstd, in_view<T, 2> x,
+                       in_view<T, 1> gamma, in_view<T, 1> beta, detail::same_t<T> eps = T(1e-5)) {
+  detail::check_layernorm("layernorm_forward", y, x, mean, rstd, gamma);
+  detail::require_extent("layernorm_forward", "beta", beta, 0, x.extent(1), "one per column of x");
+  if (!detail::all_rows_contiguous(y, x, gamma, beta)) return layernorm_forward(reference{}, y, mean, rstd, x, gamma, beta, eps);
+  const index_t n = x.extent(1);
+  const T* g = gamma.data();
+  const T* b = beta.data();
+  detail::cpu_parallel_for(x.extent(0), x.size(), [&](index_t r) {
+    const T* xr = row_data(x, r);
+    T* yr = row_data(y, r);
+    const T mu = simd::sum<T>(n, [&](index_t i) { return simd::load(xr + i); }, [&](index_t i) { return xr[i]; }) / T(n);
+    const simd::batch<T> muv(mu);
+    const T var = simd::sum<T>(
+                      n, [&](index_t i) { const auto d = simd::load(xr + i) - muv; return d * d; },
+                      [&](index_t i) { return (xr[i] - mu) * (xr[i] - mu); }) / T(n);
+    const T s = T(1) / std::sqrt(var + eps);
+    const simd::batch<T> sv(s);
+    simd::for_each_batch<T>(
+        n, [&](index_t i) { simd::store(yr + i, simd::fma((simd::load(xr + i) - muv) * sv, simd::load(g + i), simd::load(b + i))); },
+        [&](index_t i) { yr[i] = (xr[i] - mu) * s * g[i] + b[i]; });
+    mean(r) = mu;
+    rstd(r) = s;
+  });
+}
+
+template <class T>
+void layernorm_backward(cpu, tensor_view<T, 2> dx, tensor_view<T, 1> dgamma, tensor_view<T, 1> dbeta, in_view<T, 2> dy,
+                        in_view<T, 2> x, in_view<T, 1> mean, in_view<T, 1> rstd, in_view<T, 1> gamma) {
+  detail::check_layernorm("layernorm_backward", dx, x, mean, rstd, gamma);
+  detail::require_same_shape("layernorm_backward", "dy", dy, "x", x);
+  detail::require_extent("layernorm_backward", "dgamma", dgamma, 0, x.extent(1), "one per column of x");
+  detail::require_extent("layernorm_backward", "dbeta", dbeta, 0, x.extent(1), "one per column of x");
+  if (!detail::all_rows_contiguous(dx, dgamma, dbeta, dy, x, gamma))
+    return layernorm_backward(reference{}, dx, dgamma, dbeta, dy, x, mean, rstd, gamma);
+  const index_t n = x.extent(1);
+  const T* g = gamma.data();
+  detail::cpu_parallel_for(x.extent(0), x.size(), [&](index_t r) {
+    const T* xr = row_data(x, r);
+    const T* dyr = row_data(dy, r);
+    T* dxr = row_data(dx, r);
+    const T mu = mean(r), s = rstd(r);
+    const simd::batch<T> muv(mu), sv(s);
+    const T mean_g = simd::sum<T>(
+                         n, [&](index_t i) { return simd::load(dyr + i) * simd::load(g + i); },
+                         [&](index_t i) { return dyr[i] * g[i]; }) / T(n);
+    const T mean_gx = simd::sum<T>(
+                          n, [&](index_t i) { return simd::load(dyr + i) * simd::load(g + i) * (simd::load(xr + i) - muv) * sv; },
+                          [&](index_t i) { return dyr[i] * g[i] * (xr[i] - mu) * s; }) / T(n);
+    const simd::batch<T> mg(mean_g), mgx(mean_gx);
+    simd::for_each_batch<T>(
+        n,
+        [&](index_t i) {
+          const auto xhat = (simd::load(xr + i) - muv) * sv;
+          const auto d = sv * (simd::load(dyr + i) * simd::load(g + i) - mg - xhat * mgx);
+          simd::store(dxr + i, simd::load(dxr + i) + d);
+        },
+        [&](index_t i) { dxr[i] += s * (dyr[i] * g[i] - mean_g - (xr[i] - mu) * s * mean_gx); });
+  });
+  T* dg = dgamma.data();
+  T* db = dbeta.data();
+  detail::cpu_parallel_column_blocks(x.extent(0), n, [&](index_t c0, index_t c1) {
+    for (index_t r = 0; r < x.extent(0); ++r) {
+      const T* xr = row_data(x, r);
+      const T* dyr = row_data(dy, r);
+      const T mu = mean(r), s = rstd(r);
+      for (index_t c = c0; c < c1; ++c) {  // short contiguous loop: the compiler vectorises it
+        dg[c] += dyr[c] * (xr[c] - mu) * s;
+        db[c] += dyr[c];
+      }
+    }
+  });
+}
+
+}  // namespace wfc

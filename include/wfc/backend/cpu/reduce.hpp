@@ -1,0 +1,61 @@
+#pragma once
+// Reductions with a fixed summation order: the view is cut into fixed chunks (whole rows, or
+// slices of one flat buffer), each chunk summed with SIMD, the partial sums added in order.
+// The result is the same for any thread count.
+#include <vector>
+
+#include "wfc/backend/cpu/parallel.hpp"
+#include "wfc/backend/cpu/simd.hpp"
+#include "wfc/backend/cpu/tag.hpp"
+#include "wfc/backend/reference/reduce.hpp"
+
+namespace wfc {
+
+namespace detail {
+inline constexpr index_t cpu_reduce_chunk = 1 << 13;
+
+// Σ term over the elements of x; term(p) maps a batch loaded at p (or a scalar) to its summand.
+template <class T, class Term>
+T cpu_reduce(tensor_view<const T, 2> x, Term term) {
+  const bool flat = x.is_contiguous();
+  const index_t chunks = flat ? (x.size() + cpu_reduce_chunk - 1) / cpu_reduce_chunk : x.extent(0);
+  std::vector<T> partial(static_cast<std::size_t>(chunks));
+  cpu_parallel_for(chunks, x.size(), [&](index_t k) {
+    const T* p = flat ? x.data() + k * cpu_reduce_chunk : row_data(x, k);
+    const index_t n = flat ? std::min(cpu_reduce_chunk, x.size() - k * cpu_reduce_chunk) : x.extent(1);
+    partial[std::size_t(k)] = simd::sum<T>(n, [&](index_t i) { return term(simd::load(p + i)); }, [&](index_t i) { return term(p[i]); });
+  });
+  T total = 0;
+  for (T s : partial) total += s;
+  return total;
+}
+}  // namespace detail
+
+template <class T>
+std::remove_const_t<T> sum(cpu, tensor_view<T, 2> x) {
+  using V = std::remove_const_t<T>;
+  if (!detail::all_rows_contiguous(x)) return sum(reference{}, x);
+  return detail::cpu_reduce<V>(x, [](const auto& v) { return v; });
+}
+
+template <class T>
+std::remove_const_t<T> squared_norm(cpu, tensor_view<T, 2> x) {
+  using V = std::remove_const_t<T>;
+  if (!detail::all_rows_contiguous(x)) return squared_norm(reference{}, x);
+  return detail::cpu_reduce<V>(x, [](const auto& v) { return v * v; });
+}
+
+template <class T>
+void sum_rows(cpu, tensor_view<T, 1> out, in_view<T, 2> x) {
+  detail::require_extent("sum_rows", "out", out, 0, x.extent(1), "one per column of x");
+  if (!detail::all_rows_contiguous(out, x)) return sum_rows(reference{}, out, x);
+  T* o = out.data();
+  detail::cpu_parallel_column_blocks(x.extent(0), x.extent(1), [&](index_t c0, index_t c1) {
+    for (index_t r = 0; r < x.extent(0); ++r) {
+      const T* xr = row_data(x, r);
+      for (index_t c = c0; c < c1; ++c) o[c] += xr[c];
+    }
+  });
+}
+
+}  // namespace wfc

@@ -1,0 +1,103 @@
+#pragma once
+// Row softmax, masked or not: rows of every batch in parallel, SIMD max / exp / sum / scale.
+// A masked row is first written into y as x + mask (−inf where excluded), then normalised in place.
+#include <limits>
+
+#include "wfc/backend/cpu/parallel.hpp"
+#include "wfc/backend/cpu/simd.hpp"
+#include "wfc/backend/cpu/tag.hpp"
+#include "wfc/backend/reference/softmax.hpp"
+
+namespace wfc {
+
+namespace detail {
+// y = softmax(x) over n elements; y may alias x.
+template <class T>
+void simd_softmax_row(T* y, const T* x, index_t n) {
+  const T m = simd::max_of(x, n);
+  if (m == -std::numeric_limits<T>::infinity()) {  // nothing to attend to
+    std::fill(y, y + n, T(0));
+    return;
+  }
+  const simd::batch<T> mv(m);
+  simd::batch<T> acc(T(0));
+  T rest = 0;
+  simd::for_each_batch<T>(
+      n,
+      [&](index_t i) {
+        const auto e = simd::exp(simd::load(x + i) - mv);
+        simd::store(y + i, e);
+        acc += e;
+      },
+      [&](index_t i) { rest += (y[i] = std::exp(x[i] - m)); });
+  const T inv = T(1) / (simd::reduce_add(acc) + rest);
+  const simd::batch<T> invv(inv);
+  simd::for_each_batch<T>(n, [&](index_t i) { simd::store(y + i, simd::load(y + i) * invv); }, [&](index_t i) { y[i] *= inv; });
+}
+
+// f(batch, row) over every row of every batch, in parallel.
+template <class T, class F>
+void cpu_for_each_batch_row(const tensor_view<T, 3>& v, F&& f) {
+  const index_t rows = v.extent(1);
+  cpu_parallel_for(v.extent(0) * rows, v.size(), [&](index_t i) { f(i / rows, i % rows); });
+}
+
+}  // namespace detail
+
+template <class T>
+void softmax_forward(cpu, tensor_view<T, 3> y, in_view<T, 3> x) {
+  detail::require_same_shape("softmax_forward", "y", y, "x", x);
+  if (!detail::all_rows_contiguous(y, x)) return softmax_forward(reference{}, y, x);
+  detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) { detail::simd_softmax_row(row_data(y[b], r), row_data(x[b], r), y.extent(2)); });
+}
+
+template <class T>
+void softmax_forward(cpu, tensor_view<T, 3> y, in_view<T, 3> x, in_view<T, 2> additive_mask) {
+  detail::check_softmax_mask("softmax_forward", y, x, additive_mask);
+  if (!detail::all_rows_contiguous(y, x, additive_mask)) return softmax_forward(reference{}, y, x, additive_mask);
+  const index_t n = y.extent(2);
+  detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) {
+    T* yr = row_data(y[b], r);
+    const T* xr = row_data(x[b], r);
+    const T* mr = row_data(additive_mask, r);
+    simd::for_each_batch<T>(n, [&](index_t i) { simd::store(yr + i, simd::load(xr + i) + simd::load(mr + i)); },
+                            [&](index_t i) { yr[i] = xr[i] + mr[i]; });
+    detail::simd_softmax_row(yr, yr, n);
+  });
+}
+
+template <class T>
+void softmax_forward(cpu, tensor_view<T, 3> y, in_view<T, 3> x, tensor_view<const bool, 2> keep) {
+  detail::check_softmax_mask("softmax_forward", y, x, keep);
+  if (!detail::all_rows_contiguous(y, x, keep)) return softmax_forward(reference{}, y, x, keep);
+  const index_t n = y.extent(2);
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) {
+    T* yr = row_data(y[b], r);
+    const T* xr = row_data(x[b], r);
+    const bool* kr = row_data(keep, r);
+    for (index_t i = 0; i < n; ++i) yr[i] = kr[i] ? xr[i] : neg_inf;
+    detail::simd_softmax_row(yr, yr, n);
+  });
+}
+
+template <class T>
+void softmax_backward(cpu, tensor_view<T, 3> dx, in_view<T, 3> dy, in_view<T, 3> y) {
+  detail::require_same_shape("softmax_backward", "dx", dx, "y", y);
+  detail::require_same_shape("softmax_backward", "dy", dy, "y", y);
+  if (!detail::all_rows_contiguous(dx, dy, y)) return softmax_backward(reference{}, dx, dy, y);
+  const index_t n = y.extent(2);
+  detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) {
+    T* dxr = row_data(dx[b], r);
+    const T* dyr = row_data(dy[b], r);
+    const T* yr = row_data(y[b], r);
+    const T dot = simd::sum<T>(
+        n, [&](index_t i) { return simd::load(dyr + i) * simd::load(yr + i); }, [&](index_t i) { return dyr[i] * yr[i]; });
+    const simd::batch<T> dv(dot);
+    simd::for_each_batch<T>(
+        n, [&](index_t i) { simd::store(dxr + i, simd::fma(simd::load(yr + i), simd::load(dyr + i) - dv, simd::load(dxr + i))); },
+        [&](index_t i) { dxr[i] += yr[i] * (dyr[i] - dot); });
+  });
+}
+
+}  // namespace wfc

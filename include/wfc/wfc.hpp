@@ -1,0 +1,17 @@
+#pragma once
+// Everything wfc offers. The backends present are the ones the wfc::wfc CMake target was
+// configured with (WFC_HAVE_CPU, WFC_HAVE_KOKKOS); the reference backend is always there.
+#include "wfc/version.hpp"
+
+#include "wfc/core/error.hpp"
+#include "wfc/core/rng.hpp"
+#include "wfc/core/tensor.hpp"
+#include "wfc/core/tensor_view.hpp"
+
+#include "wfc/backend/reference.hpp"
+#if defined(WFC_HAVE_CPU)
+#include "wfc/backend/cpu.hpp"
+#endif
+#if defined(WFC_HAVE_KOKKOS)
+#include "wfc/backend/kokkos.hpp"
+#endif

@@ -1,0 +1,99 @@
+// Row softmax (plain, additive mask, boolean mask) and its backward on every backend.
+#include <limits>
+
+#include "support/testing.hpp"
+
+using namespace wfc;
+using namespace wfc::testing;
+
+namespace {
+// [batch, rows, cols] views over a padded [batch·rows, cols] matrix (rows stay contiguous).
+template <class T, class B>
+tensor_view<T, 3> batched(padded_matrix<T, B>& m, index_t batch) {
+  auto v = m.view();
+  const index_t rows = batch ? m.rows / batch : 0;
+  return {v.data(), shape<3>{{batch, rows, m.cols}}, shape<3>{{rows * v.stride(0), v.stride(0), 1}}};
+}
+
+// A causal keep-mask with some rows fully masked, and its additive twin.
+std::vector<double> keep_pattern(index_t rows, index_t cols) {
+  std::vector<double> keep;
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) keep.push_back(r % 5 != 4 && c <= r + cols / 2 ? 1.0 : 0.0);
+  return keep;
+}
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("softmax forward/backward match the reference, with and without masks", "[kernels][softmax]",
+                        backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  const index_t batch = 2;
+  for (const auto& s : matrix_cases()) {
+    const index_t rows = s.rows, cols = s.cols;  // per batch
+    CAPTURE(rows, cols, s.pad);
+    const index_t all = batch * rows;
+    const auto xv = rounded<T>(random_values(all * cols, 41, -8, 8)), dyv = rounded<T>(random_values(all * cols, 42));
+    const auto dxv = rounded<T>(random_values(all * cols, 43));
+    const auto keepv = keep_pattern(rows, cols);
+    std::vector<double> addv(keepv.size());
+    const auto noise = rounded<T>(random_values(rows * cols, 44, -1, 1));
+    for (std::size_t i = 0; i < keepv.size(); ++i)
+      addv[i] = keepv[i] ? noise[i] : -std::numeric_limits<double>::infinity();
+
+    tensor<bool, 2, B> keep(shape<2>{{rows, cols}}, keepv);
+    tensor<bool, 2, reference> rkeep(shape<2>{{rows, cols}}, keepv);
+    auto add = make_tensor<T, B>(shape<2>{{rows, cols}}, addv);
+    auto radd = make_tensor<double, reference>(shape<2>{{rows, cols}}, addv);
+
+    for (int mask = 0; mask < 3; ++mask) {
+      CAPTURE(mask);
+      padded_matrix<T, B> x(all, cols, xv, s.pad), y(all, cols, dxv, s.pad), dy(all, cols, dyv, s.pad), dx(all, cols, dxv, s.pad);
+      padded_matrix<double, reference> rx(all, cols, xv, 0), ry(all, cols, dxv, 0), rdy(all, cols, dyv, 0), rdx(all, cols, dxv, 0);
+      auto run = [&](auto be, auto yv, auto xv3, auto& add_mask, auto& keep_mask) {
+        if (mask == 0) softmax_forward(be, yv, as_const(xv3));
+        if (mask == 1) softmax_forward(be, yv, as_const(xv3), add_mask.cview());
+        if (mask == 2) softmax_forward(be, yv, as_const(xv3), keep_mask.cview());
+      };
+      run(B{}, batched(y, batch), batched(x, batch), add, keep);
+      run(reference{}, batched(ry, batch), batched(rx, batch), radd, rkeep);
+      const auto got = y.values();
+      require_close<T>(got, ry.values(), 4);
+      for (double v : got) REQUIRE(std::isfinite(v));
+      REQUIRE(y.padding_intact());
+
+      softmax_backward(B{}, batched(dx, batch), as_const(batched(dy, batch)), as_const(batched(y, batch)));
+      softmax_backward(reference{}, batched(rdx, batch), as_const(batched(rdy, batch)), as_const(batched(ry, batch)));
+      require_close<T>(dx.values(), rdx.values(), 8);
+      REQUIRE(dx.padding_intact());
+    }
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("a fully masked softmax row is zeros, and rows of probabilities sum to one", "[kernels][softmax]",
+                        backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  auto x = make_tensor<T, B>(shape<2>{{2, 3}}, {1, 2, 3, 1000, -1000, 0});
+  tensor<bool, 2, B> keep(shape<2>{{2, 3}}, std::vector<bool>{false, false, false, true, true, true});
+  tensor<T, 2, B> y(shape<2>{{2, 3}});
+  softmax_forward(B{}, y.view(), x.cview(), keep.cview());
+  const auto v = values_of(y);
+  REQUIRE(v[0] == 0.0);
+  REQUIRE(v[1] == 0.0);
+  REQUIRE(v[2] == 0.0);
+  require_close_scalar(v[3] + v[4] + v[5], 1.0, 1e-6, 0);
+  REQUIRE(v[3] == 1.0);
+}
+
+TEMPLATE_LIST_TEST_CASE("softmax rejects a mask of the wrong shape", "[kernels][softmax][errors]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  tensor<T, 3, B> x(shape<3>{{2, 3, 4}}), y(shape<3>{{2, 3, 4}});
+  tensor<T, 2, B> mask(shape<2>{{4, 3}});
+  tensor<bool, 2, B> keep(shape<2>{{3, 5}});
+  REQUIRE_THROWS_AS(softmax_forward(B{}, y.view(), x.cview(), mask.cview()), shape_error);
+  REQUIRE_THROWS_AS(softmax_forward(B{}, y.view(), x.cview(), keep.cview()), shape_error);
+  tensor<T, 3, B> other(shape<3>{{2, 4, 4}});
+  REQUIRE_THROWS_AS(softmax_backward(B{}, other.view(), x.cview(), y.cview()), shape_error);
+}
