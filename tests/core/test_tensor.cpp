@@ -52,6 +52,7 @@ TEST_CASE("a view indexes row-major and slices, transposes and reshapes without 
   REQUIRE_THROWS_AS(v.slice(0, 2, 1), shape_error);
   REQUIRE_THROWS_AS(v[3], shape_error);
   REQUIRE(to_string(v.extents()) == "[3, 4]");
+  REQUIRE(tensor<float, 3, reference>(2, 3, 4).extents() == shape<3>{{2, 3, 4}});
 }
 
 TEST_CASE("host tensors are 64-byte aligned and zero-initialised", "[core][tensor]") {

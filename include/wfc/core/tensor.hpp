@@ -28,6 +28,9 @@ class tensor {
 
   tensor() = default;
   explicit tensor(shape<Rank> extents) : extents_(checked(extents)), buffer_(memory::template allocate<T>(extents.size())) {}
+  // tensor<float, 2, cpu> t(rows, cols);
+  template <class... I, class = std::enable_if_t<sizeof...(I) == Rank && (std::is_integral_v<I> && ...)>>
+  explicit tensor(I... extents) : tensor(shape<Rank>{{static_cast<index_t>(extents)...}}) {}
   // A tensor holding host values (any sized range of values convertible to T), row-major.
   template <class Range>
   tensor(shape<Rank> extents, const Range& host_values) : tensor(extents) {
