@@ -18,7 +18,11 @@ template <class T>
 void copy(cpu, tensor_view<T, 2> dst, in_view<T, 2> src) {
   detail::require_same_shape("copy", "dst", dst, "src", src);
   if (!detail::all_rows_contiguous(dst, src)) return copy(reference{}, dst, src);
-  detail::cpu_for_each_row(dst, [&](index_t r) { std::copy(row_data(src, r), row_data(src, r) + src.extent(1), row_data(dst, r)); });
+  detail::cpu_for_each_row(dst, [&](index_t r) {  // not std::copy: glibc's memmove uses `rep movsb`, slow on AMD
+    const T* s = row_data(src, r);
+    T* d = row_data(dst, r);
+    simd::for_each_batch<T>(dst.extent(1), [&](index_t i) { simd::store(d + i, simd::load(s + i)); }, [&](index_t i) { d[i] = s[i]; });
+  });
 }
 
 template <class T>

@@ -1,9 +1,10 @@
 #pragma once
-// Row gather in parallel over rows; its scatter-add in parallel over column blocks, so repeated
-// ids never race and the sums come out in row order.
+// Row gather in parallel over rows; its scatter-add in parallel over table rows, so repeated ids
+// never race and the sums come out in row order.
 #include <algorithm>
 
 #include "wfc/backend/cpu/parallel.hpp"
+#include "wfc/backend/cpu/simd.hpp"
 #include "wfc/backend/cpu/tag.hpp"
 #include "wfc/backend/reference/embedding.hpp"
 
@@ -15,10 +16,14 @@ void gather_rows(cpu, tensor_view<T, 2> out, in_view<T, 2> table, tensor_view<co
   detail::require_extent("gather_rows", "table", table, 1, out.extent(1), "the width of out");
   detail::validate_ids_on_host("gather_rows", ids, table.extent(0));
   if (!detail::all_rows_contiguous(out, table)) return gather_rows(reference{}, out, table, ids);
-  detail::cpu_for_each_row(out, [&](index_t r) {
-    const T* src = row_data(table, ids(r));
-    std::copy(src, src + out.extent(1), row_data(out, r));
-  });
+  detail::cpu_parallel_for(
+      out.extent(0), out.size(),
+      [&](index_t r) {  // a SIMD loop: glibc's memcpy uses `rep movsb` here, slow on AMD cores
+        const T* src = row_data(table, ids(r));
+        T* dst = row_data(out, r);
+        simd::for_each_batch<T>(
+            out.extent(1), [&](index_t i) { simd::store(dst + i, simd::load(src + i)); }, [&](index_t i) { dst[i] = src[i]; });
+      });
 }
 
 template <class T>
@@ -27,13 +32,22 @@ void scatter_add_rows(cpu, tensor_view<T, 2> table_grad, in_view<T, 2> out_grad,
   detail::require_extent("scatter_add_rows", "table_grad", table_grad, 1, out_grad.extent(1), "the width of out_grad");
   detail::validate_ids_on_host("scatter_add_rows", ids, table_grad.extent(0));
   if (!detail::all_rows_contiguous(table_grad, out_grad)) return scatter_add_rows(reference{}, table_grad, out_grad, ids);
-  detail::cpu_parallel_column_blocks(out_grad.extent(0), out_grad.extent(1), [&](index_t c0, index_t c1) {
+  // Each thread owns a range of table rows and scans all ids for its own: no two threads touch one
+  // cache line, and every table row adds its contributions in row order whatever the thread count.
+  const index_t table_rows = table_grad.extent(0), width = out_grad.extent(1);
+#pragma omp parallel if (out_grad.size() >= detail::cpu_copy_parallel_threshold)
+  {
+    const auto [lo, hi] = detail::cpu_thread_share(table_rows);
     for (index_t r = 0; r < out_grad.extent(0); ++r) {
-      T* dst = row_data(table_grad, ids(r));
+      const token_id id = ids(r);
+      if (id < lo || id >= hi) continue;
+      T* dst = row_data(table_grad, id);
       const T* src = row_data(out_grad, r);
-      for (index_t c = c0; c < c1; ++c) dst[c] += src[c];
+      simd::for_each_batch<T>(
+          width, [&](index_t i) { simd::store(dst + i, simd::load(dst + i) + simd::load(src + i)); },
+          [&](index_t i) { dst[i] += src[i]; });
     }
-  });
+  }
 }
 
 }  // namespace wfc

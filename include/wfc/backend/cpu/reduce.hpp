@@ -50,12 +50,22 @@ void sum_rows(cpu, tensor_view<T, 1> out, in_view<T, 2> x) {
   detail::require_extent("sum_rows", "out", out, 0, x.extent(1), "one per column of x");
   if (!detail::all_rows_contiguous(out, x)) return sum_rows(reference{}, out, x);
   T* o = out.data();
-  detail::cpu_parallel_column_blocks(x.extent(0), x.extent(1), [&](index_t c0, index_t c1) {
-    for (index_t r = 0; r < x.extent(0); ++r) {
-      const T* xr = row_data(x, r);
-      for (index_t c = c0; c < c1; ++c) o[c] += xr[c];
-    }
-  });
+  const index_t n = x.extent(1);
+  detail::cpu_chunked_column_sums<T>(
+      x.extent(0), n,
+      [&](index_t r0, index_t r1, T* partial) {
+        for (index_t r = r0; r < r1; ++r) {
+          const T* xr = row_data(x, r);
+          simd::for_each_batch<T>(
+              n, [&](index_t i) { simd::store(partial + i, simd::load(partial + i) + simd::load(xr + i)); },
+              [&](index_t i) { partial[i] += xr[i]; });
+        }
+      },
+      [&](const T* partial) {
+        simd::for_each_batch<T>(
+            n, [&](index_t i) { simd::store(o + i, simd::load(o + i) + simd::load(partial + i)); },
+            [&](index_t i) { o[i] += partial[i]; });
+      });
 }
 
 }  // namespace wfc

@@ -8,6 +8,14 @@
 #include <cstddef>
 #include <limits>
 
+// The loop helpers below take the kernel body as lambdas; they must be inlined into the kernel, or
+// every iteration reloads the lambdas' captures from memory (a store may alias them).
+#if defined(__GNUC__) || defined(__clang__)
+#define WFC_FORCE_INLINE inline __attribute__((always_inline))
+#else
+#define WFC_FORCE_INLINE inline
+#endif
+
 namespace wfc::simd {
 
 template <class T>
@@ -55,7 +63,7 @@ using xsimd::tanh;
 
 // Runs vec(i) on [i, i + width) for every full batch, then tail(i) on each remaining element.
 template <class T, class Vec, class Tail>
-void for_each_batch(std::ptrdiff_t n, Vec&& vec, Tail&& tail) {
+WFC_FORCE_INLINE void for_each_batch(std::ptrdiff_t n, Vec&& vec, Tail&& tail) {
   std::ptrdiff_t i = 0;
   for (; i + width<T> <= n; i += width<T>) vec(i);
   for (; i < n; ++i) tail(i);
@@ -63,7 +71,7 @@ void for_each_batch(std::ptrdiff_t n, Vec&& vec, Tail&& tail) {
 
 // Σ over a row: vec(i) gives a batch, tail(i) a scalar.
 template <class T, class Vec, class Tail>
-T sum(std::ptrdiff_t n, Vec&& vec, Tail&& tail) {
+WFC_FORCE_INLINE T sum(std::ptrdiff_t n, Vec&& vec, Tail&& tail) {
   batch<T> acc(T(0));
   T rest = 0;
   for_each_batch<T>(n, [&](std::ptrdiff_t i) { acc += vec(i); }, [&](std::ptrdiff_t i) { rest += tail(i); });
@@ -72,7 +80,7 @@ T sum(std::ptrdiff_t n, Vec&& vec, Tail&& tail) {
 
 // The largest of x[0..n), −inf for n = 0.
 template <class T>
-T max_of(const T* x, std::ptrdiff_t n) {
+WFC_FORCE_INLINE T max_of(const T* x, std::ptrdiff_t n) {
   batch<T> m(-std::numeric_limits<T>::infinity());
   T rest = -std::numeric_limits<T>::infinity();
   for_each_batch<T>(n, [&](std::ptrdiff_t i) { m = max(m, load(x + i)); }, [&](std::ptrdiff_t i) { rest = std::max(rest, x[i]); });
