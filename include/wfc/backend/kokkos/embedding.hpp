@@ -1,7 +1,8 @@
 #pragma once
 // Row gather (a one-hot embedding: out[r] = table[ids[r]]) and its backward, a scatter-add. The
-// ids are checked on the device first. The scatter-add runs one thread per column, each adding
-// the rows in order: repeated ids never race and the sums are deterministic without atomics.
+// ids are checked on the device first. The scatter-add runs one team per block of columns (of
+// every table row), adding the rows in order: repeated ids never race and the sums are
+// deterministic without atomics.
 #include "wfc/backend/kokkos/parallel.hpp"
 
 namespace wfc {
@@ -16,13 +17,20 @@ struct kokkos_gather_rows {
   KOKKOS_INLINE_FUNCTION void operator()(index_t r, index_t c) const { out(r, c) = table(ids(r), c); }
 };
 
-template <class T>
+// One block of columns of every table row: the rows of out_grad in order, each added to its table
+// row, so a repeated id adds its rows in the reference's order. One row per pass over the block:
+// the table rows of several may coincide, and a CPU compiler then leaves the loop unvectorised.
+template <class T, class ES>
 struct kokkos_scatter_add_rows {
   tensor_view<T, 2> table_grad;
   tensor_view<const T, 2> out_grad;
   tensor_view<const token_id, 1> ids;
-  KOKKOS_INLINE_FUNCTION void operator()(index_t c) const {
-    for (index_t r = 0; r < out_grad.extent(0); ++r) table_grad(ids(r), c) += out_grad(r, c);
+
+  KOKKOS_INLINE_FUNCTION void operator()(const kokkos_team_member<ES>& team, index_t begin, index_t end) const {
+    for (index_t r = 0; r < out_grad.extent(0); ++r) {
+      const index_t i = ids(r);
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, begin, end), [&](index_t c) { table_grad(i, c) += out_grad(r, c); });
+    }
   }
 };
 
@@ -44,8 +52,8 @@ void scatter_add_rows(kokkos<ES>, tensor_view<T, 2> table_grad, in_view<T, 2> ou
   detail::require_extent("scatter_add_rows", "table_grad", table_grad, 1, out_grad.extent(1), "the width of out_grad");
   detail::kokkos_validate_ids<ES>("scatter_add_rows", ids, table_grad.extent(0));
   if (out_grad.extent(0) == 0) return;
-  detail::kokkos_for_each_index<ES>("wfc::scatter_add_rows", out_grad.extent(1),
-                                    detail::kokkos_scatter_add_rows<T>{table_grad, out_grad, ids});
+  detail::kokkos_for_each_column_block<ES>("wfc::scatter_add_rows", out_grad.extent(1),
+                                          detail::kokkos_scatter_add_rows<T, ES>{table_grad, out_grad, ids});
 }
 
 }  // namespace wfc

@@ -1,7 +1,7 @@
 #pragma once
 // LayerNorm, y = (x − mean)·rstd·gamma + beta per row: one team per row, the row statistics as
-// team reductions. The gamma/beta gradients are column sums: one thread per column adds the rows
-// in order, so they are deterministic without atomics.
+// team reductions. The gamma/beta gradients are column sums, both in one pass: one team per block
+// of columns adds the rows in order, so they are deterministic without atomics.
 #include "wfc/backend/kokkos/math.hpp"
 #include "wfc/backend/kokkos/parallel.hpp"
 
@@ -57,21 +57,40 @@ struct kokkos_layernorm_backward_rows {
   }
 };
 
-// dgamma[c] += Σ_r dy·x̂, dbeta[c] += Σ_r dy, rows added in order.
-template <class T>
+// dgamma[c] += Σ_r dy·x̂, dbeta[c] += Σ_r dy over one block of columns, both in one pass, the rows
+// added in order, two per pass over the block: their loads are independent and the outputs are
+// read and written once per pass. (With four, a CPU compiler gives the loop up unvectorised: it
+// would need a runtime alias check for every pair of the streams.)
+template <class T, class ES>
 struct kokkos_layernorm_backward_columns {
   tensor_view<T, 1> dgamma, dbeta;
   tensor_view<const T, 2> dy, x;
   tensor_view<const T, 1> mean, rstd;
 
-  KOKKOS_INLINE_FUNCTION void operator()(index_t c) const {
-    T dg = dgamma(c), db = dbeta(c);
-    for (index_t r = 0; r < x.extent(0); ++r) {
-      dg += dy(r, c) * ((x(r, c) - mean(r)) * rstd(r));
-      db += dy(r, c);
+  KOKKOS_INLINE_FUNCTION void operator()(const kokkos_team_member<ES>& team, index_t begin, index_t end) const {
+    const index_t rows = x.extent(0);
+    index_t r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const T m0 = mean(r), s0 = rstd(r), m1 = mean(r + 1), s1 = rstd(r + 1);
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, begin, end), [&](index_t c) {
+        const T d0 = dy(r, c), d1 = dy(r + 1, c);
+        const T h0 = (x(r, c) - m0) * s0, h1 = (x(r + 1, c) - m1) * s1;
+        T dg = dgamma(c), db = dbeta(c);
+        dg += d0 * h0;
+        db += d0;
+        dg += d1 * h1;
+        db += d1;
+        dgamma(c) = dg;
+        dbeta(c) = db;
+      });
     }
-    dgamma(c) = dg;
-    dbeta(c) = db;
+    if (r < rows) {
+      const T m = mean(r), s = rstd(r);
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, begin, end), [&](index_t c) {
+        dgamma(c) += dy(r, c) * ((x(r, c) - m) * s);
+        dbeta(c) += dy(r, c);
+      });
+    }
   }
 };
 
@@ -97,8 +116,8 @@ void layernorm_backward(kokkos<ES>, tensor_view<T, 2> dx, tensor_view<T, 1> dgam
   if (x.empty()) return;
   detail::kokkos_for_each_row_team<ES>("wfc::layernorm_backward", x.extent(0),
                                        detail::kokkos_layernorm_backward_rows<T, ES>{dx, dy, x, mean, rstd, gamma});
-  detail::kokkos_for_each_index<ES>("wfc::layernorm_backward_params", x.extent(1),
-                                    detail::kokkos_layernorm_backward_columns<T>{dgamma, dbeta, dy, x, mean, rstd});
+  detail::kokkos_for_each_column_block<ES>("wfc::layernorm_backward_params", x.extent(1),
+                                          detail::kokkos_layernorm_backward_columns<T, ES>{dgamma, dbeta, dy, x, mean, rstd});
 }
 
 }  // namespace wfc

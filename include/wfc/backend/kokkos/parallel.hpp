@@ -41,6 +41,48 @@ void kokkos_for_each_row_team(const char* label, index_t rows, const F& f) {
   Kokkos::parallel_for(label, Kokkos::TeamPolicy<ES>(static_cast<int>(rows), Kokkos::AUTO), f);
 }
 
+// Column reductions (out[c] += Σ_r f(r, c), rows in order) run one team per block of columns: the
+// team walks the rows in order and, per row, splits the block's columns with TeamThreadRange, a
+// contiguous inner loop (vectorisable on a CPU, coalesced on a GPU). That split depends only on the
+// team's rank and size, the same for every row, so each column stays with one thread: every output
+// adds its rows in the reference's order, with no atomics, no barriers, whatever the team size.
+//
+// A team has at most kokkos_column_block threads, and a block is that many columns, or a multiple
+// of it when the execution space has fewer threads than the columns: on a GPU one column per
+// thread; on a CPU about one block per thread, so long inner loops (Serial: one block).
+inline constexpr index_t kokkos_column_block = 64;
+
+// Calls f(team, begin, end) for the block of columns [begin, end) that the team owns.
+template <class ES, class F>
+struct kokkos_column_block_team {
+  F f;
+  index_t cols, width;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const kokkos_team_member<ES>& team) const {
+    const index_t begin = static_cast<index_t>(team.league_rank()) * width;
+    f(team, begin, width < cols - begin ? begin + width : cols);
+  }
+};
+
+// f(team, begin, end) with one team per block of columns of a [rows, cols] index space, which f
+// walks as above; nothing is launched when cols is 0.
+template <class ES, class F>
+void kokkos_for_each_column_block(const char* label, index_t cols, const F& f) {
+  if (cols == 0) return;
+  const int concurrency = ES().concurrency();
+  const index_t threads = concurrency > 0 ? static_cast<index_t>(concurrency) : 1;
+  const index_t per_thread = (cols + threads - 1) / threads;
+  const index_t width = (per_thread + kokkos_column_block - 1) / kokkos_column_block * kokkos_column_block;
+  const index_t blocks = (cols + width - 1) / width;
+  require(blocks <= std::numeric_limits<int>::max(), label, "more column blocks than a Kokkos league can hold");
+  const kokkos_column_block_team<ES, F> team_f{f, cols, width};
+  const int league = static_cast<int>(blocks);
+  const int recommended =
+      Kokkos::TeamPolicy<ES>(league, Kokkos::AUTO).team_size_recommended(team_f, Kokkos::ParallelForTag());
+  const int team_size = recommended < 1 ? 1 : recommended < int(kokkos_column_block) ? recommended : int(kokkos_column_block);
+  Kokkos::parallel_for(label, Kokkos::TeamPolicy<ES>(league, team_size), team_f);
+}
+
 // The smallest row whose id is invalid (a Min reduction; no invalid id leaves the identity).
 struct kokkos_first_bad_id {
   tensor_view<const token_id, 1> ids;

@@ -1,7 +1,7 @@
 #pragma once
 // Reductions: the sum and the squared L2 norm of a view (Kokkos reductions over a 2-D range,
-// returned to the host), and column sums (a bias gradient: one thread per column adds the rows in
-// order, so the result is deterministic without atomics).
+// returned to the host), and column sums (a bias gradient: one team per block of columns adds the
+// rows in order, so the result is deterministic without atomics; see kokkos_for_each_column_block).
 #include <type_traits>
 
 #include "wfc/backend/kokkos/parallel.hpp"
@@ -30,14 +30,29 @@ T kokkos_reduce(const char* label, tensor_view<const T, 2> x, const F& f) {
   return result;
 }
 
-template <class T>
+// Adds the rows of one block of columns in order, four rows per pass over the block: the four loads
+// are independent, the output is read and written once per pass, and the sum is still
+// ((out + x[r]) + x[r+1]) + ..., the reference's order.
+template <class T, class ES>
 struct kokkos_sum_rows {
   tensor_view<T, 1> out;
   tensor_view<const T, 2> x;
-  KOKKOS_INLINE_FUNCTION void operator()(index_t c) const {
-    T acc = out(c);
-    for (index_t r = 0; r < x.extent(0); ++r) acc += x(r, c);
-    out(c) = acc;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const kokkos_team_member<ES>& team, index_t begin, index_t end) const {
+    const index_t rows = x.extent(0);
+    index_t r = 0;
+    for (; r + 4 <= rows; r += 4)
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, begin, end), [&](index_t c) {
+        const T x0 = x(r, c), x1 = x(r + 1, c), x2 = x(r + 2, c), x3 = x(r + 3, c);
+        T acc = out(c);
+        acc += x0;
+        acc += x1;
+        acc += x2;
+        acc += x3;
+        out(c) = acc;
+      });
+    for (; r < rows; ++r)
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, begin, end), [&](index_t c) { out(c) += x(r, c); });
   }
 };
 
@@ -60,7 +75,7 @@ template <class ES, class T>
 void sum_rows(kokkos<ES>, tensor_view<T, 1> out, in_view<T, 2> x) {
   detail::require_extent("sum_rows", "out", out, 0, x.extent(1), "one per column of x");
   if (x.extent(0) == 0) return;
-  detail::kokkos_for_each_index<ES>("wfc::sum_rows", x.extent(1), detail::kokkos_sum_rows<T>{out, x});
+  detail::kokkos_for_each_column_block<ES>("wfc::sum_rows", x.extent(1), detail::kokkos_sum_rows<T, ES>{out, x});
 }
 
 }  // namespace wfc
