@@ -168,6 +168,12 @@ WFC_HOST_DEVICE constexpr T* row_data(const tensor_view<T, Rank>& v, index_t r) 
   return v.data() + r * v.stride(0);
 }
 
+// Pointer to row r of matrix b of a batch of matrices.
+template <class T>
+WFC_HOST_DEVICE constexpr T* row_data(const tensor_view<T, 3>& v, index_t b, index_t r) {
+  return v.data() + b * v.stride(0) + r * v.stride(1);
+}
+
 // Read-only view of the same memory.
 template <class T, std::size_t Rank>
 constexpr tensor_view<const T, Rank> as_const(const tensor_view<T, Rank>& v) {

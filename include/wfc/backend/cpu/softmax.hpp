@@ -36,10 +36,13 @@ void simd_softmax_row(T* y, const T* x, index_t n) {
 }
 
 // f(batch, row) over every row of every batch, in parallel.
+// (collapse: the thread's first (batch, row) is computed once, not divided out on every row)
 template <class T, class F>
 void cpu_for_each_batch_row(const tensor_view<T, 3>& v, F&& f) {
-  const index_t rows = v.extent(1);
-  cpu_parallel_for(v.extent(0) * rows, v.size(), [&](index_t i) { f(i / rows, i % rows); });
+  const index_t batches = v.extent(0), rows = v.extent(1);
+#pragma omp parallel for collapse(2) schedule(static) if (v.size() >= cpu_parallel_threshold && batches * rows > 1)
+  for (index_t b = 0; b < batches; ++b)
+    for (index_t r = 0; r < rows; ++r) f(b, r);
 }
 
 }  // namespace detail
@@ -48,7 +51,7 @@ template <class T>
 void softmax_forward(cpu, tensor_view<T, 3> y, in_view<T, 3> x) {
   detail::require_same_shape("softmax_forward", "y", y, "x", x);
   if (!detail::all_rows_contiguous(y, x)) return softmax_forward(reference{}, y, x);
-  detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) { detail::simd_softmax_row(row_data(y[b], r), row_data(x[b], r), y.extent(2)); });
+  detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) { detail::simd_softmax_row(row_data(y, b, r), row_data(x, b, r), y.extent(2)); });
 }
 
 template <class T>
@@ -57,8 +60,8 @@ void softmax_forward(cpu, tensor_view<T, 3> y, in_view<T, 3> x, in_view<T, 2> ad
   if (!detail::all_rows_contiguous(y, x, additive_mask)) return softmax_forward(reference{}, y, x, additive_mask);
   const index_t n = y.extent(2);
   detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) {
-    T* yr = row_data(y[b], r);
-    const T* xr = row_data(x[b], r);
+    T* yr = row_data(y, b, r);
+    const T* xr = row_data(x, b, r);
     const T* mr = row_data(additive_mask, r);
     simd::for_each_batch<T>(n, [&](index_t i) { simd::store(yr + i, simd::load(xr + i) + simd::load(mr + i)); },
                             [&](index_t i) { yr[i] = xr[i] + mr[i]; });
@@ -73,8 +76,8 @@ void softmax_forward(cpu, tensor_view<T, 3> y, in_view<T, 3> x, tensor_view<cons
   const index_t n = y.extent(2);
   const T neg_inf = -std::numeric_limits<T>::infinity();
   detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) {
-    T* yr = row_data(y[b], r);
-    const T* xr = row_data(x[b], r);
+    T* yr = row_data(y, b, r);
+    const T* xr = row_data(x, b, r);
     const bool* kr = row_data(keep, r);
     for (index_t i = 0; i < n; ++i) yr[i] = kr[i] ? xr[i] : neg_inf;
     detail::simd_softmax_row(yr, yr, n);
@@ -88,9 +91,9 @@ void softmax_backward(cpu, tensor_view<T, 3> dx, in_view<T, 3> dy, in_view<T, 3>
   if (!detail::all_rows_contiguous(dx, dy, y)) return softmax_backward(reference{}, dx, dy, y);
   const index_t n = y.extent(2);
   detail::cpu_for_each_batch_row(y, [&](index_t b, index_t r) {
-    T* dxr = row_data(dx[b], r);
-    const T* dyr = row_data(dy[b], r);
-    const T* yr = row_data(y[b], r);
+    T* dxr = row_data(dx, b, r);
+    const T* dyr = row_data(dy, b, r);
+    const T* yr = row_data(y, b, r);
     const T dot = simd::sum<T>(
         n, [&](index_t i) { return simd::load(dyr + i) * simd::load(yr + i); }, [&](index_t i) { return dyr[i] * yr[i]; });
     const simd::batch<T> dv(dot);
