@@ -10,6 +10,64 @@
 
 namespace wfc {
 
+namespace detail {
+template <class T>
+struct layernorm_row_stats {
+  T mu, s, mean_g, mean_gx;  // x's mean and 1/std; the means of g = dy·gamma and of g·x̂
+};
+
+// LayerNorm's backward over one chunk of rows, once the rows' statistics are known:
+// dx += s·(dy·gamma − mean_g − x̂·mean_gx), and the chunk's sums of dy·x̂ (dgamma) and dy (dbeta).
+template <class T>
+struct layernorm_chunk {
+  tensor_view<const T, 2> x, dy;
+  tensor_view<T, 2> dx;
+  const T* gamma;
+  const layernorm_row_stats<T>* stats;
+  index_t r0, r1;
+
+  // K batches of columns from c: gamma and the K partial sums stay in registers over the rows.
+  template <int K>
+  WFC_FORCE_INLINE void columns(index_t c, T* pg, T* pb) const {
+    constexpr index_t w = simd::width<T>;
+    simd::batch<T> gv[K], sum_g[K], sum_b[K];
+    for (int k = 0; k < K; ++k) {
+      gv[k] = simd::load(gamma + c + k * w);
+      sum_g[k] = sum_b[k] = simd::batch<T>(T(0));
+    }
+    for (index_t r = r0; r < r1; ++r) {
+      const layernorm_row_stats<T>& st = stats[r - r0];
+      const T* xr = row_data(x, r) + c;
+      const T* dyr = row_data(dy, r) + c;
+      T* dxr = row_data(dx, r) + c;
+      const simd::batch<T> mu(st.mu), s(st.s), mg(st.mean_g), mgx(st.mean_gx);
+      for (int k = 0; k < K; ++k) {
+        const auto xhat = (simd::load(xr + k * w) - mu) * s;
+        const auto d = simd::load(dyr + k * w);
+        simd::store(dxr + k * w, simd::fma(s, d * gv[k] - mg - xhat * mgx, simd::load(dxr + k * w)));
+        sum_g[k] = simd::fma(d, xhat, sum_g[k]);
+        sum_b[k] += d;
+      }
+    }
+    for (int k = 0; k < K; ++k) {
+      simd::store(pg + c + k * w, sum_g[k]);
+      simd::store(pb + c + k * w, sum_b[k]);
+    }
+  }
+
+  // One column (the scalar tail).
+  void column(index_t c, T* pg, T* pb) const {
+    for (index_t r = r0; r < r1; ++r) {
+      const layernorm_row_stats<T>& st = stats[r - r0];
+      const T xhat = (x(r, c) - st.mu) * st.s;
+      dx(r, c) += st.s * (dy(r, c) * gamma[c] - st.mean_g - xhat * st.mean_gx);
+      pg[c] += dy(r, c) * xhat;
+      pb[c] += dy(r, c);
+    }
+  }
+};
+}  // namespace detail
+
 template <class T>
 void layernorm_forward(cpu, tensor_view<T, 2> y, tensor_view<T, 1> mean, tensor_view<T, 1> rstd, in_view<T, 2> x,
                        in_view<T, 1> gamma, in_view<T, 1> beta, detail::same_t<T> eps = T(1e-5)) {
@@ -46,8 +104,8 @@ void layernorm_backward(cpu, tensor_view<T, 2> dx, tensor_view<T, 1> dgamma, ten
   detail::require_extent("layernorm_backward", "dbeta", dbeta, 0, x.extent(1), "one per column of x");
   if (!detail::all_rows_contiguous(dx, dgamma, dbeta, dy, x, gamma))
     return layernorm_backward(reference{}, dx, dgamma, dbeta, dy, x, mean, rstd, gamma);
-  // Per row: one pass for the two means, one for dx, which also adds dy·x̂ and dy into the
-  // chunk's partial dgamma | dbeta.
+  // Per chunk of rows: first each row's two means, then dx column block by column block, with the
+  // block's dgamma | dbeta sums held in registers while the chunk's rows stream past.
   const index_t n = x.extent(1);
   const T* g = gamma.data();
   T* dg = dgamma.data();
@@ -55,12 +113,10 @@ void layernorm_backward(cpu, tensor_view<T, 2> dx, tensor_view<T, 1> dgamma, ten
   detail::cpu_chunked_column_sums<T>(
       x.extent(0), 2 * n,
       [&](index_t r0, index_t r1, T* partial) {
-        T* pg = partial;
-        T* pb = partial + n;
+        detail::layernorm_row_stats<T> stats[detail::cpu_rows_per_chunk];
         for (index_t r = r0; r < r1; ++r) {
           const T* xr = row_data(x, r);
           const T* dyr = row_data(dy, r);
-          T* dxr = row_data(dx, r);
           const T mu = mean(r), s = rstd(r);
           const simd::batch<T> muv(mu), sv(s);
           simd::batch<T> acc_g(T(0)), acc_gx(T(0));
@@ -76,25 +132,14 @@ void layernorm_backward(cpu, tensor_view<T, 2> dx, tensor_view<T, 1> dgamma, ten
                 rest_g += dyr[i] * g[i];
                 rest_gx += dyr[i] * g[i] * (xr[i] - mu) * s;
               });
-          const T mean_g = (simd::reduce_add(acc_g) + rest_g) / T(n);
-          const T mean_gx = (simd::reduce_add(acc_gx) + rest_gx) / T(n);
-          const simd::batch<T> mg(mean_g), mgx(mean_gx);
-          simd::for_each_batch<T>(
-              n,
-              [&](index_t i) {
-                const auto xhat = (simd::load(xr + i) - muv) * sv;
-                const auto dyv = simd::load(dyr + i);
-                simd::store(dxr + i, simd::fma(sv, dyv * simd::load(g + i) - mg - xhat * mgx, simd::load(dxr + i)));
-                simd::store(pg + i, simd::fma(dyv, xhat, simd::load(pg + i)));
-                simd::store(pb + i, simd::load(pb + i) + dyv);
-              },
-              [&](index_t i) {
-                const T xhat = (xr[i] - mu) * s;
-                dxr[i] += s * (dyr[i] * g[i] - mean_g - xhat * mean_gx);
-                pg[i] += dyr[i] * xhat;
-                pb[i] += dyr[i];
-              });
+          stats[r - r0] = {mu, s, (simd::reduce_add(acc_g) + rest_g) / T(n), (simd::reduce_add(acc_gx) + rest_gx) / T(n)};
         }
+        const detail::layernorm_chunk<T> chunk{x, dy, dx, g, stats, r0, r1};
+        constexpr index_t w = simd::width<T>;
+        index_t c = 0;
+        for (; c + 4 * w <= n; c += 4 * w) chunk.template columns<4>(c, partial, partial + n);
+        for (; c + w <= n; c += w) chunk.template columns<1>(c, partial, partial + n);
+        for (; c < n; ++c) chunk.column(c, partial, partial + n);
       },
       [&](const T* partial) {
         simd::for_each_batch<T>(
