@@ -178,7 +178,11 @@ void add_all(const std::string& kernel, const std::string& shape, Make make, dou
 
 inline std::string dims(std::initializer_list<std::pair<const char*, index_t>> named) {
   std::string out;
-  for (const auto& [label, value] : named) out += (out.empty() ? "" : "_") + std::string(label) + std::to_string(value);
+  for (const auto& [label, value] : named) {  // appended piece by piece: GCC 12's -Wrestrict misfires on a + chain
+    if (!out.empty()) out += '_';
+    out += label;
+    out += std::to_string(value);
+  }
   return out;
 }
 
