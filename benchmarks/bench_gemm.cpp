@@ -37,8 +37,8 @@ struct gemm_case {
   wfc::shape<2> b_stored() const { return f == form::nt ? wfc::shape<2>{{n, k}} : wfc::shape<2>{{k, n}}; }
   std::string shape() const {
     std::string s = form_name(f);
-    if (batch > 1) s += "_" + dims({{"b", batch}});
-    return s + "_" + dims({{"m", m}, {"k", k}, {"n", n}});
+    if (batch > 1) s.append("_").append(dims({{"b", batch}}));
+    return s.append("_").append(dims({{"m", m}, {"k", k}, {"n", n}}));
   }
 };
 
