@@ -66,6 +66,7 @@ TEST_CASE("host tensors are 64-byte aligned and zero-initialised", "[core][tenso
   REQUIRE(reinterpret_cast<std::uintptr_t>(b.data()) % 64 == 0);
 #endif
   REQUIRE_THROWS_AS((tensor<float, 2, reference>(shape<2>{{-1, 3}})), shape_error);
+  require_throws_containing<shape_error>([] { tensor<float, 2, reference>(index_t(1) << 40, index_t(1) << 30); }, "does not fit");
 }
 
 TEMPLATE_LIST_TEST_CASE("tensors round-trip host values, clone deeply and reject wrong sizes", "[core][tensor]", backend_configs) {

@@ -34,6 +34,55 @@ TEMPLATE_LIST_TEST_CASE("sum, squared_norm and sum_rows match the reference", "[
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("sums of small integers are exact: no row or column is dropped or doubled", "[kernels][reduce]",
+                        backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  // Every partial sum stays an integer below 2^24, so float adds exactly in any order.
+  for (const auto& s : matrix_cases()) {
+    CAPTURE(s.rows, s.cols, s.pad);
+    std::vector<double> xv(std::size_t(s.rows * s.cols));
+    double total = 0, squares = 0;
+    std::vector<double> col(std::size_t(s.cols), 2.0);  // sum_rows accumulates onto 2
+    for (index_t r = 0; r < s.rows; ++r)
+      for (index_t c = 0; c < s.cols; ++c) {
+        const double v = double((r * 7 + c * 3) % 5) - 2;
+        xv[std::size_t(r * s.cols + c)] = v;
+        total += v;
+        squares += v * v;
+        col[std::size_t(c)] += v;
+      }
+    padded_matrix<T, B> x(s.rows, s.cols, xv, s.pad);
+    REQUIRE(double(sum(B{}, x.view())) == total);
+    REQUIRE(double(squared_norm(B{}, x.view())) == squares);
+    auto out = make_tensor<T, B>(shape<1>{{s.cols}}, std::vector<double>(std::size_t(s.cols), 2.0));
+    sum_rows(B{}, out.view(), x.view());
+    REQUIRE(values_of(out) == col);
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("flat (rank-1) forms of the element-wise kernels and reductions", "[kernels][reduce]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  for (index_t n : edge_sizes()) {
+    CAPTURE(n);
+    const auto xv = rounded<T>(random_values(n, 64)), yv = rounded<T>(random_values(n, 65));
+    auto x = make_tensor<T, B>(shape<1>{{n}}, xv), y = make_tensor<T, B>(shape<1>{{n}}, yv);
+    std::vector<double> expected(yv);
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = 3 * (yv[i] + 0.5 * xv[i]);
+    axpy(B{}, y.view(), T(0.5), x.cview());
+    scale(B{}, y.view(), T(3));
+    require_close<T>(values_of(y), expected, 4);
+    double squares = 0;
+    for (double v : xv) squares += v * v;
+    require_close<T>({double(squared_norm(B{}, x.cview()))}, {squares}, double(std::max<index_t>(n, 1)));
+    copy(B{}, y.view(), x.cview());
+    REQUIRE(values_of(y) == xv);
+    fill(B{}, y.view(), T(-1));
+    REQUIRE(values_of(y) == std::vector<double>(std::size_t(n), -1.0));
+  }
+}
+
 #if defined(WFC_HAVE_CPU) && defined(_OPENMP)
 TEST_CASE("cpu reductions give bit-identical results for any thread count", "[kernels][reduce][cpu]") {
   const auto xv = random_values(300000, 63);
@@ -50,6 +99,36 @@ TEST_CASE("cpu reductions give bit-identical results for any thread count", "[ke
   REQUIRE(s1 == s2);
   REQUIRE(n1 == n2);
   REQUIRE(cols1.to_host() == cols2.to_host());
+}
+
+TEST_CASE("cpu layernorm and scatter-add gradients are bit-identical for any thread count", "[kernels][reduce][cpu]") {
+  // 1100×256 rows also takes scatter_add_rows past its threshold for threads.
+  const index_t r = 1100, c = 256, vocab = 50;
+  auto x = make_tensor<float, cpu>(shape<2>{{r, c}}, random_values(r * c, 66));
+  auto dy = make_tensor<float, cpu>(shape<2>{{r, c}}, random_values(r * c, 67));
+  auto gamma = make_tensor<float, cpu>(shape<1>{{c}}, random_values(c, 68)), beta = make_tensor<float, cpu>(shape<1>{{c}}, random_values(c, 69));
+  std::vector<token_id> ids_host;
+  for (index_t i = 0; i < r; ++i) ids_host.push_back(token_id((i * 13) % vocab));
+  tensor<token_id, 1, cpu> ids(shape<1>{{r}}, ids_host);
+  tensor<float, 2, cpu> y(shape<2>{{r, c}});
+  tensor<float, 1, cpu> mean(shape<1>{{r}}), rstd(shape<1>{{r}});
+  layernorm_forward(cpu{}, y.view(), mean.view(), rstd.view(), x.cview(), gamma.cview(), beta.cview());
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    tensor<float, 2, cpu> dx(shape<2>{{r, c}}), table(shape<2>{{vocab, c}});
+    tensor<float, 1, cpu> dgamma(shape<1>{{c}}), dbeta(shape<1>{{c}});
+    layernorm_backward(cpu{}, dx.view(), dgamma.view(), dbeta.view(), dy.cview(), x.cview(), mean.cview(), rstd.cview(), gamma.cview());
+    scatter_add_rows(cpu{}, table.view(), dy.cview(), ids.cview());
+    return std::vector<std::vector<float>>{dx.to_host(), dgamma.to_host(), dbeta.to_host(), table.to_host()};
+  };
+  const int threads = omp_get_max_threads();
+  const auto one = run(1), two = run(std::max(2, threads));
+  omp_set_num_threads(threads);
+  REQUIRE(one == two);
+  // and the scatter-add equals the reference
+  tensor<float, 2, reference> rtable(shape<2>{{vocab, c}});
+  scatter_add_rows(reference{}, rtable.view(), dy.cview(), ids.cview());
+  require_close<float>(convert<double>(one[3]), values_of(rtable), 64);
 }
 #endif
 

@@ -130,6 +130,29 @@ struct padded_matrix {
   }
 };
 
+// A [rows, cols] matrix stored column-major (the transpose of a dense [cols, rows] buffer): its
+// rows are not contiguous, which sends SIMD backends down their strided paths.
+template <class T, class Backend>
+struct transposed_matrix {
+  index_t rows, cols;
+  tensor<T, 2, Backend> storage;
+
+  transposed_matrix(index_t r, index_t c, const std::vector<double>& values) : rows(r), cols(c), storage(shape<2>{{c, r}}) {
+    std::vector<T> host(values.size());
+    for (index_t i = 0; i < r; ++i)
+      for (index_t j = 0; j < c; ++j) host[std::size_t(j * r + i)] = T(values[std::size_t(i * c + j)]);
+    storage.copy_from_host(host);
+  }
+  tensor_view<T, 2> view() { return transpose(storage.view()); }
+  std::vector<double> values() const {
+    const auto host = storage.to_host();
+    std::vector<double> out(host.size());
+    for (index_t i = 0; i < rows; ++i)
+      for (index_t j = 0; j < cols; ++j) out[std::size_t(i * cols + j)] = double(host[std::size_t(j * rows + i)]);
+    return out;
+  }
+};
+
 // The shapes every row-wise kernel is tried on: empty, single, SIMD tails, many rows (the
 // threaded path), each dense and padded.
 struct matrix_case {

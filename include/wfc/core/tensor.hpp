@@ -4,6 +4,7 @@
 // explicit (clone), because a hidden deep copy of a device buffer is a performance bug.
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -89,8 +90,13 @@ class tensor {
 
  private:
   static shape<Rank> checked(shape<Rank> e) {
-    for (std::size_t d = 0; d < Rank; ++d)
+    index_t bytes = sizeof(T);
+    for (std::size_t d = 0; d < Rank; ++d) {
       if (e[d] < 0) throw shape_error("wfc::tensor: negative extent in shape " + to_string(e));
+      if (e[d] > 0 && bytes > std::numeric_limits<index_t>::max() / e[d])
+        throw shape_error("wfc::tensor: shape " + to_string(e) + " does not fit in memory");
+      bytes *= e[d] > 0 ? e[d] : 1;
+    }
     return e;
   }
   shape<Rank> extents_{};

@@ -71,7 +71,8 @@ void check_row_values(const char* op, const char* name, const Rows& rows, const 
 }
 
 // Token ids index rows of a table: every id must lie in [0, rows), or be the ignore index where a
-// loss allows it. Host memory only; device backends run the same test as a reduction.
+// loss allows it. validate_ids_on_host reads host memory; device backends run id_is_valid in a
+// reduction instead.
 WFC_HOST_DEVICE bool id_is_valid(token_id id, index_t rows, bool allow_ignore) {
   return (id >= 0 && id < rows) || (allow_ignore && id == ignore_index);
 }

@@ -84,16 +84,18 @@ void gemm(cpu, tensor_view<T, 2> c, in_view<T, 2> a, in_view<T, 2> b, detail::sa
   detail::cpu_gemm<T>(c, a, b, alpha, beta);
 }
 
-// One GEMM per batch entry (attention heads). With enough entries each thread takes whole GEMMs
-// (Eigen then stays single-threaded inside: it does not nest OpenMP); otherwise Eigen threads each.
+// One GEMM per batch entry (attention heads). With at least one entry per thread, each thread
+// takes whole GEMMs (Eigen then stays single-threaded inside: it does not nest OpenMP); with fewer,
+// the entries run one after the other and Eigen threads each.
 template <class T>
 void batched_gemm(cpu, tensor_view<T, 3> c, in_view<T, 3> a, in_view<T, 3> b, detail::same_t<T> alpha = 1,
                   detail::same_t<T> beta = 0) {
   detail::check_gemm("batched_gemm", c, a, b);
   const index_t batches = c.extent(0);
-  const index_t work = c.extent(1) * c.extent(2) * std::max<index_t>(a.extent(2), 1);
-#pragma omp parallel for schedule(static) if (batches > 1 && batches * work >= detail::cpu_parallel_threshold)
-  for (index_t p = 0; p < batches; ++p) detail::cpu_gemm<T>(c[p], a[p], b[p], alpha, beta);
+  const index_t work = batches * c.extent(1) * c.extent(2) * std::max<index_t>(a.extent(2), 1);
+  detail::cpu_parallel_for(
+      batches, batches >= detail::cpu_max_threads() ? work : 0,
+      [&](index_t p) { detail::cpu_gemm<T>(c[p], a[p], b[p], alpha, beta); });
 }
 
 }  // namespace wfc

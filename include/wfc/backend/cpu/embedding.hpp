@@ -32,8 +32,8 @@ void scatter_add_rows(cpu, tensor_view<T, 2> table_grad, in_view<T, 2> out_grad,
   detail::require_extent("scatter_add_rows", "table_grad", table_grad, 1, out_grad.extent(1), "the width of out_grad");
   detail::validate_ids_on_host("scatter_add_rows", ids, table_grad.extent(0));
   if (!detail::all_rows_contiguous(table_grad, out_grad)) return scatter_add_rows(reference{}, table_grad, out_grad, ids);
-  // Each thread owns a range of table rows and scans all ids for its own: no two threads touch one
-  // cache line, and every table row adds its contributions in row order whatever the thread count.
+  // Each thread owns a range of table rows and scans all ids for its own: no two threads write one
+  // element, and every table row adds its contributions in row order whatever the thread count.
   const index_t table_rows = table_grad.extent(0), width = out_grad.extent(1);
 #pragma omp parallel if (out_grad.size() >= detail::cpu_copy_parallel_threshold)
   {

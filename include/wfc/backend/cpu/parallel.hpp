@@ -1,6 +1,7 @@
 #pragma once
 // OpenMP helpers. Every split is static and every reduction combines partial results in a fixed
-// order, so results do not depend on how many threads run.
+// order, so our kernels' results do not depend on how many threads run. (GEMM is Eigen's: its
+// blocking, and so the last bits of a product, may change with the thread count.)
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -22,6 +23,14 @@ template <class F>
 void cpu_parallel_for(index_t n, index_t work, F&& f, index_t threshold = cpu_parallel_threshold) {
 #pragma omp parallel for schedule(static) if (work >= threshold && n > 1)
   for (index_t i = 0; i < n; ++i) f(i);
+}
+
+inline index_t cpu_max_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
 }
 
 // The calling thread's share [lo, hi) of n items inside a parallel region (all of them outside one).

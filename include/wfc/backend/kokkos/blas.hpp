@@ -1,7 +1,7 @@
 #pragma once
 // c = alpha·a·b + beta·c, transposition expressed by the views' strides.
 //
-// One team per 64×64 tile of c (per batch entry). The team walks k in steps of 16: it stages the
+// One team per 64×64 tile of c (64×32 for double; per batch entry). The team walks k in steps of 16: it stages the
 // a and b panels in team scratch (zero-padded at the edges, loaded along whichever index is
 // adjacent in memory, so a transposed operand still reads contiguously), then each of 16×16
 // work items accumulates a 4×4 block of the tile in registers and adds it to the tile's sums in
@@ -18,7 +18,9 @@ struct kokkos_gemm_tiles {
   using member = kokkos_team_member<ES>;
   using scratch = Kokkos::View<T*, typename ES::scratch_memory_space, Kokkos::MemoryUnmanaged>;
 
-  static constexpr index_t tile_m = 64, tile_n = 64, tile_k = 16;
+  // Narrower tiles for double keep the team's scratch (~25 KiB either way) under a CUDA block's
+  // 48 KiB of shared memory.
+  static constexpr index_t tile_m = 64, tile_n = sizeof(T) > 4 ? 32 : 64, tile_k = 16;
   static constexpr index_t micro = 4;                 // each work item owns micro × micro outputs
   static constexpr index_t items_m = tile_m / micro;  // work items down / across a tile
   static constexpr index_t items_n = tile_n / micro;
@@ -97,6 +99,9 @@ void kokkos_gemm(const char* label, tensor_view<T, 3> c, tensor_view<const T, 3>
   require(league <= std::numeric_limits<int>::max(), label, "too many output tiles for one Kokkos league");
   const F f{c, a, b, alpha, beta, tiles_m, tiles_n, a.stride(2) <= a.stride(1), b.stride(2) <= b.stride(1)};
   Kokkos::TeamPolicy<ES> policy(static_cast<int>(league), Kokkos::AUTO);
+  require(F::scratch_bytes() <= std::size_t(policy.scratch_size_max(0)), label,
+          "a GEMM tile needs " + std::to_string(F::scratch_bytes()) + " bytes of team scratch, this device offers " +
+              std::to_string(policy.scratch_size_max(0)));
   policy.set_scratch_size(0, Kokkos::PerTeam(F::scratch_bytes()));
   Kokkos::parallel_for(label, policy, f);
 }

@@ -114,10 +114,11 @@ void layernorm_backward(kokkos<ES>, tensor_view<T, 2> dx, tensor_view<T, 1> dgam
   detail::require_extent("layernorm_backward", "dgamma", dgamma, 0, x.extent(1), "one per column of x");
   detail::require_extent("layernorm_backward", "dbeta", dbeta, 0, x.extent(1), "one per column of x");
   if (x.empty()) return;
-  detail::kokkos_for_each_row_team<ES>("wfc::layernorm_backward", x.extent(0),
-                                       detail::kokkos_layernorm_backward_rows<T, ES>{dx, dy, x, mean, rstd, gamma});
+  // Parameters first: they only read dy, so a caller may pass dx aliasing dy.
   detail::kokkos_for_each_column_block<ES>("wfc::layernorm_backward_params", x.extent(1),
                                           detail::kokkos_layernorm_backward_columns<T, ES>{dgamma, dbeta, dy, x, mean, rstd});
+  detail::kokkos_for_each_row_team<ES>("wfc::layernorm_backward", x.extent(0),
+                                       detail::kokkos_layernorm_backward_rows<T, ES>{dx, dy, x, mean, rstd, gamma});
 }
 
 }  // namespace wfc

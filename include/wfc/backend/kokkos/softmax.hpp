@@ -50,9 +50,9 @@ struct kokkos_softmax_rows {
           if (v > acc) acc = v;
         },
         Kokkos::Max<T>(m));
-    // In a fully masked row every logit is −inf and m is the reducer's identity (−inf or the
-    // lowest finite value, depending on the Kokkos version); shifting by 0 then makes every
-    // exponential 0, the sum 0, and the row 0.
+    // In a fully masked row every logit is −inf and m is the reducer's identity (−inf, or the
+    // lowest finite value in Kokkos 3.4); any finite shift then makes every exponential 0, the sum
+    // 0, and the row 0.
     const T shift = m > neg_inf ? m : T(0);
     T sum = 0;
     Kokkos::parallel_reduce(
