@@ -15,10 +15,11 @@ macro(wfc_find_cpu_dependencies)
   find_package(OpenMP ${_wfc_required} COMPONENTS CXX)
 endmacro()
 
-# Kokkos, from the user (-DKokkos_ROOT=...) or from Debian's Trilinos packages. Debian's
-# KokkosConfig.cmake (Trilinos 13) builds Kokkos::kokkos with the include directory
+# Kokkos, from the user (-DKokkos_ROOT=... or Kokkos_DIR) or from Debian's Trilinos packages.
+# Debian's KokkosConfig.cmake (Trilinos 13) gives Kokkos::kokkos the include directory
 # `<prefix>/lib/include`, which does not exist, while its Kokkos_INCLUDE_DIRS variable is right
-# (`/usr/include/trilinos`). Replace include directories that do not exist with the ones that do.
+# (`/usr/include/trilinos`). Only when a listed directory is missing, take the one from
+# Kokkos_INCLUDE_DIRS that holds Kokkos_Core.hpp; a healthy Kokkos is left alone.
 macro(wfc_find_kokkos)
   find_package(Kokkos CONFIG ${ARGN})
   if(Kokkos_FOUND AND TARGET Kokkos::kokkos)
@@ -30,27 +31,26 @@ macro(wfc_find_kokkos)
     endif()
     get_target_property(_wfc_kokkos_includes ${_wfc_kokkos_target} INTERFACE_INCLUDE_DIRECTORIES)
     set(_wfc_kokkos_broken OFF)
-    if(NOT _wfc_kokkos_includes)
-      set(_wfc_kokkos_broken ON)
-    else()
-      foreach(_dir IN LISTS _wfc_kokkos_includes)
-        if(NOT _dir MATCHES "\\$<" AND NOT EXISTS "${_dir}")
+    if(_wfc_kokkos_includes)
+      foreach(_wfc_dir IN LISTS _wfc_kokkos_includes)
+        if(NOT _wfc_dir MATCHES "\\$<" AND NOT EXISTS "${_wfc_dir}")
           set(_wfc_kokkos_broken ON)
         endif()
       endforeach()
     endif()
     if(_wfc_kokkos_broken)
-      find_path(WFC_KOKKOS_INCLUDE_DIR Kokkos_Core.hpp
-        HINTS ${Kokkos_INCLUDE_DIRS} PATH_SUFFIXES trilinos NO_DEFAULT_PATH)
-      if(NOT WFC_KOKKOS_INCLUDE_DIR)
-        find_path(WFC_KOKKOS_INCLUDE_DIR Kokkos_Core.hpp PATH_SUFFIXES trilinos kokkos)
-      endif()
-      if(WFC_KOKKOS_INCLUDE_DIR)
-        message(STATUS "wfc: repaired Kokkos::kokkos include directory (${_wfc_kokkos_includes} -> ${WFC_KOKKOS_INCLUDE_DIR})")
-        set_target_properties(${_wfc_kokkos_target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${WFC_KOKKOS_INCLUDE_DIR}")
+      set(_wfc_kokkos_good "")
+      foreach(_wfc_dir IN LISTS Kokkos_INCLUDE_DIRS)
+        if(NOT _wfc_kokkos_good AND EXISTS "${_wfc_dir}/Kokkos_Core.hpp")
+          get_filename_component(_wfc_kokkos_good "${_wfc_dir}" REALPATH)
+        endif()
+      endforeach()
+      if(_wfc_kokkos_good)
+        message(STATUS "wfc: repaired Kokkos::kokkos include directory (${_wfc_kokkos_includes} -> ${_wfc_kokkos_good})")
+        set_target_properties(${_wfc_kokkos_target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_wfc_kokkos_good}")
       else()
-        message(WARNING "wfc: Kokkos::kokkos points at missing include directories (${_wfc_kokkos_includes}) "
-                        "and Kokkos_Core.hpp was not found; set Kokkos_ROOT to a working Kokkos install")
+        message(WARNING "wfc: Kokkos::kokkos points at missing include directories (${_wfc_kokkos_includes}) and "
+                        "Kokkos_INCLUDE_DIRS has no Kokkos_Core.hpp; set Kokkos_ROOT to a working Kokkos install")
       endif()
     endif()
   endif()
