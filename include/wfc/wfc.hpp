@@ -15,3 +15,5 @@
 #if defined(WFC_HAVE_KOKKOS)
 #include "wfc/backend/kokkos.hpp"
 #endif
+
+#include "wfc/nn.hpp"

@@ -1,0 +1,152 @@
+// The nn modules: backward against finite differences (reference backend, double), and every
+// backend against the reference, forward and backward.
+#include "support/module_checks.hpp"
+#include "wfc/nn/embedding.hpp"
+#include "wfc/nn/layer_norm.hpp"
+#include "wfc/nn/linear.hpp"
+#include "wfc/nn/mlp.hpp"
+
+using namespace wfc;
+using namespace wfc::testing;
+
+namespace {
+
+constexpr index_t rows = 5, width = 6, hidden = 8, vocab = 7;
+
+// Parameters, gradients and activations of one run, on backend B in type T.
+template <class T, class B>
+struct flat_buffers {
+  tensor<T, 1, B> params, grads;
+  flat_buffers(const std::vector<double>& p) : params(shape<1>{{index_t(p.size())}}, convert<T>(p)), grads(shape<1>{{index_t(p.size())}}) {}
+};
+
+template <class T, class B>
+tensor<T, 2, B> matrix(index_t r, index_t c, const std::vector<double>& v) {
+  return tensor<T, 2, B>(shape<2>{{r, c}}, convert<T>(v));
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("linear: y = x·W + b, its gradients, on every backend", "[nn][linear]", backend_configs) {
+  for (bool bias : {true, false}) {
+    nn::parameter_layout layout;
+    const nn::linear lin(layout, "fc", width, hidden, bias);
+    REQUIRE(layout.size() == width * hidden + (bias ? hidden : 0));
+    auto run = [&](auto be, auto zero, const std::vector<double>& p, const std::vector<double>& x, const std::vector<double>& dy) {
+      using B = decltype(be);
+      using T = decltype(zero);
+      flat_buffers<T, B> f(p);
+      auto xt = matrix<T, B>(rows, width, x), dyt = matrix<T, B>(rows, hidden, dy);
+      tensor<T, 2, B> y(shape<2>{{rows, hidden}}), dx(shape<2>{{rows, width}});
+      lin.forward(be, y.view(), xt.cview(), f.params.cview());
+      lin.backward(be, dx.view(), f.grads.view(), dyt.cview(), xt.cview(), f.params.cview());
+      return module_result{values_of(y), values_of(dx), values_of(f.grads)};
+    };
+    const auto p = random_values(layout.size(), 1), x = random_values(rows * width, 2), dy = random_values(rows * hidden, 3);
+    check_module_gradients(run, p, x, dy);
+    check_module_backend<typename TestType::backend, typename TestType::value_type>(run, p, x, dy);
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("layer_norm module: gradients in x, gain and shift, on every backend", "[nn][layer_norm]", backend_configs) {
+  nn::parameter_layout layout;
+  const nn::layer_norm ln(layout, "ln", width);
+  auto run = [&](auto be, auto zero, const std::vector<double>& p, const std::vector<double>& x, const std::vector<double>& dy) {
+    using B = decltype(be);
+    using T = decltype(zero);
+    flat_buffers<T, B> f(p);
+    auto xt = matrix<T, B>(rows, width, x), dyt = matrix<T, B>(rows, width, dy);
+    tensor<T, 2, B> y(shape<2>{{rows, width}}), dx(shape<2>{{rows, width}});
+    tensor<T, 1, B> mean(shape<1>{{rows}}), rstd(shape<1>{{rows}});
+    ln.forward(be, y.view(), mean.view(), rstd.view(), xt.cview(), f.params.cview());
+    ln.backward(be, dx.view(), f.grads.view(), dyt.cview(), xt.cview(), mean.cview(), rstd.cview(), f.params.cview());
+    return module_result{values_of(y), values_of(dx), values_of(f.grads)};
+  };
+  auto p = random_values(layout.size(), 4, 0.5, 1.5);
+  const auto x = random_values(rows * width, 5, -2, 3), dy = random_values(rows * width, 6);
+  check_module_gradients(run, p, x, dy);
+  check_module_backend<typename TestType::backend, typename TestType::value_type>(run, p, x, dy);
+
+  tensor<double, 1, reference> fresh(shape<1>{{layout.size()}});
+  ln.initialise(reference{}, fresh.view());
+  REQUIRE(values_of(fresh) == std::vector<double>{1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0});
+}
+
+TEMPLATE_LIST_TEST_CASE("embedding of probability vectors and of token ids agree, with their gradients", "[nn][embedding]",
+                        backend_configs) {
+  nn::parameter_layout layout;
+  const nn::embedding emb(layout, "wte", vocab, width);
+  const std::vector<token_id> ids{3, 0, 6, 3, 1};
+  // Probability rows: one-hot for rows 0 and 1, uniform for row 2, partial collapse for the rest.
+  std::vector<double> probs(std::size_t(rows * vocab), 0.0);
+  for (index_t r = 0; r < rows; ++r) {
+    const double alpha = r < 2 ? 1.0 : r == 2 ? 0.0 : 0.6;
+    for (index_t v = 0; v < vocab; ++v)
+      probs[std::size_t(r * vocab + v)] = (1 - alpha) / double(vocab) + (v == ids[std::size_t(r)] ? alpha : 0.0);
+  }
+  auto run_probs = [&](auto be, auto zero, const std::vector<double>& p, const std::vector<double>& x, const std::vector<double>& dy) {
+    using B = decltype(be);
+    using T = decltype(zero);
+    flat_buffers<T, B> f(p);
+    auto pt = matrix<T, B>(rows, vocab, x), dyt = matrix<T, B>(rows, width, dy);
+    tensor<T, 2, B> y(shape<2>{{rows, width}}), dp(shape<2>{{rows, vocab}});
+    emb.forward(be, y.view(), pt.cview(), f.params.cview());
+    emb.backward(be, dp.view(), f.grads.view(), dyt.cview(), pt.cview(), f.params.cview());
+    return module_result{values_of(y), values_of(dp), values_of(f.grads)};
+  };
+  auto run_ids = [&](auto be, auto zero, const std::vector<double>& p, const std::vector<double>&, const std::vector<double>& dy) {
+    using B = decltype(be);
+    using T = decltype(zero);
+    flat_buffers<T, B> f(p);
+    tensor<token_id, 1, B> idt(shape<1>{{rows}}, ids);
+    auto dyt = matrix<T, B>(rows, width, dy);
+    tensor<T, 2, B> y(shape<2>{{rows, width}});
+    emb.forward(be, y.view(), idt.cview(), f.params.cview());
+    emb.backward(be, f.grads.view(), dyt.cview(), idt.cview());
+    return module_result{values_of(y), {}, values_of(f.grads)};
+  };
+  const auto p = random_values(layout.size(), 7), dy = random_values(rows * width, 8);
+  check_module_gradients(run_probs, p, probs, dy);
+  check_module_gradients(run_ids, p, {}, dy);
+  check_module_backend<typename TestType::backend, typename TestType::value_type>(run_probs, p, probs, dy);
+  check_module_backend<typename TestType::backend, typename TestType::value_type>(run_ids, p, {}, dy);
+
+  // A one-hot probability row embeds exactly like its token id; the uniform row is the mean embedding.
+  const auto by_probs = run_probs(reference{}, 0.0, p, probs, dy).y, by_ids = run_ids(reference{}, 0.0, p, {}, dy).y;
+  for (index_t c = 0; c < 2 * width; ++c) REQUIRE(std::abs(by_probs[std::size_t(c)] - by_ids[std::size_t(c)]) < 1e-12);
+  for (index_t c = 0; c < width; ++c) {
+    double mean = 0;
+    for (index_t v = 0; v < vocab; ++v) mean += p[std::size_t(v * width + c)] / double(vocab);
+    REQUIRE(std::abs(by_probs[std::size_t(2 * width + c)] - mean) < 1e-12);
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("mlp: linear, GELU, linear, and its gradients, on every backend", "[nn][mlp]", backend_configs) {
+  nn::parameter_layout layout;
+  const nn::mlp block(layout, "mlp", width, hidden);
+  REQUIRE(layout.specs().size() == 4);
+  REQUIRE(layout.specs()[0].name == "mlp.c_fc.weight");
+  auto run = [&](auto be, auto zero, const std::vector<double>& p, const std::vector<double>& x, const std::vector<double>& dy) {
+    using B = decltype(be);
+    using T = decltype(zero);
+    flat_buffers<T, B> f(p);
+    auto xt = matrix<T, B>(rows, width, x), dyt = matrix<T, B>(rows, width, dy);
+    tensor<T, 2, B> y(shape<2>{{rows, width}}), dx(shape<2>{{rows, width}});
+    tensor<T, 2, B> pre(shape<2>{{rows, hidden}}), post(shape<2>{{rows, hidden}}), s1(shape<2>{{rows, hidden}}), s2(shape<2>{{rows, hidden}});
+    block.forward(be, y.view(), {pre.view(), post.view()}, xt.cview(), f.params.cview());
+    block.backward(be, dx.view(), f.grads.view(), {s1.view(), s2.view()}, dyt.cview(), xt.cview(), {pre.cview(), post.cview()},
+                   f.params.cview());
+    return module_result{values_of(y), values_of(dx), values_of(f.grads)};
+  };
+  const auto p = random_values(layout.size(), 9, -0.5, 0.5), x = random_values(rows * width, 10), dy = random_values(rows * width, 11);
+  check_module_gradients(run, p, x, dy);
+  check_module_backend<typename TestType::backend, typename TestType::value_type>(run, p, x, dy);
+}
+
+TEST_CASE("parameter layouts reject duplicate names and views that do not fit", "[nn]") {
+  nn::parameter_layout layout;
+  const nn::linear a(layout, "a", 3, 4);
+  REQUIRE_THROWS_AS(nn::linear(layout, "a", 3, 4), config_error);
+  tensor<float, 1, reference> short_buffer(shape<1>{{layout.size() - 1}});
+  REQUIRE_THROWS_AS(a.bias(short_buffer.view()), shape_error);
+}
