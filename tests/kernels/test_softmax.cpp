@@ -97,3 +97,21 @@ TEMPLATE_LIST_TEST_CASE("softmax rejects a mask of the wrong shape", "[kernels][
   tensor<T, 3, B> other(shape<3>{{2, 4, 4}});
   REQUIRE_THROWS_AS(softmax_backward(B{}, other.view(), x.cview(), y.cview()), shape_error);
 }
+
+TEMPLATE_LIST_TEST_CASE("softmax works in place (y is x), as attention uses it", "[kernels][softmax]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  const index_t rows = 6, cols = 9;
+  const auto xv = rounded<T>(random_values(2 * rows * cols, 45, -5, 5));
+  std::vector<double> keepv;
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) keepv.push_back(c <= r ? 1.0 : 0.0);
+  tensor<bool, 2, B> keep(shape<2>{{rows, cols}}, keepv);
+  tensor<bool, 2, reference> rkeep(shape<2>{{rows, cols}}, keepv);
+  auto x = make_tensor<T, B>(shape<3>{{2, rows, cols}}, xv);
+  auto rx = make_tensor<double, reference>(shape<3>{{2, rows, cols}}, xv);
+  tensor<double, 3, reference> ry(shape<3>{{2, rows, cols}});
+  softmax_forward(B{}, x.view(), x.cview(), keep.cview());
+  softmax_forward(reference{}, ry.view(), rx.cview(), rkeep.cview());
+  require_close<T>(values_of(x), values_of(ry), 4);
+}

@@ -1,6 +1,7 @@
 // The nn modules: backward against finite differences (reference backend, double), and every
 // backend against the reference, forward and backward.
 #include "support/module_checks.hpp"
+#include "wfc/nn/attention.hpp"
 #include "wfc/nn/embedding.hpp"
 #include "wfc/nn/layer_norm.hpp"
 #include "wfc/nn/linear.hpp"
@@ -149,4 +150,56 @@ TEST_CASE("parameter layouts reject duplicate names and views that do not fit", 
   REQUIRE_THROWS_AS(nn::linear(layout, "a", 3, 4), config_error);
   tensor<float, 1, reference> short_buffer(shape<1>{{layout.size() - 1}});
   REQUIRE_THROWS_AS(a.bias(short_buffer.view()), shape_error);
+}
+
+TEMPLATE_LIST_TEST_CASE("attention: causal and bidirectional, its gradients, on every backend", "[nn][attention]", backend_configs) {
+  const index_t sequences = 2, steps = 4, heads = 2, n = sequences * steps;
+  nn::parameter_layout layout;
+  const nn::attention attn(layout, "attn", width, heads);
+  REQUIRE(layout.size() == width * 3 * width + 3 * width + width * width + width);
+  for (bool causal : {true, false}) {
+    CAPTURE(causal);
+    std::vector<bool> keep_host;
+    for (index_t q = 0; q < steps; ++q)
+      for (index_t k = 0; k < steps; ++k) keep_host.push_back(!causal || k <= q);
+    auto run = [&](auto be, auto zero, const std::vector<double>& p, const std::vector<double>& x, const std::vector<double>& dy) {
+      using B = decltype(be);
+      using T = decltype(zero);
+      flat_buffers<T, B> f(p);
+      auto xt = matrix<T, B>(n, width, x), dyt = matrix<T, B>(n, width, dy);
+      tensor<bool, 2, B> keep(shape<2>{{steps, steps}}, keep_host);
+      tensor<T, 2, B> out(shape<2>{{n, width}}), dx(shape<2>{{n, width}});
+      tensor<T, 2, B> qkv(shape<2>{{n, 3 * width}}), probs(shape<2>{{sequences * heads * steps, steps}}), y(shape<2>{{n, width}});
+      tensor<T, 2, B> dqkv(shape<2>{{n, 3 * width}}), dy_heads(shape<2>{{n, width}}), dprobs(shape<2>{{heads * steps, steps}}),
+          dscores(shape<2>{{heads * steps, steps}});
+      attn.forward(be, out.view(), {qkv.view(), probs.view(), y.view()}, xt.cview(), keep.cview(), sequences, f.params.cview());
+      attn.backward(be, dx.view(), f.grads.view(), {dqkv.view(), dy_heads.view(), dprobs.view(), dscores.view()}, dyt.cview(),
+                    xt.cview(), {qkv.cview(), probs.cview(), y.cview()}, sequences, f.params.cview());
+      if (causal) {  // a query never sees a later key
+        const auto pr = values_of(probs);
+        for (index_t r = 0; r < sequences * heads * steps; ++r)
+          for (index_t k = r % steps + 1; k < steps; ++k) REQUIRE(pr[std::size_t(r * steps + k)] == 0.0);
+      }
+      return module_result{values_of(out), values_of(dx), values_of(f.grads)};
+    };
+    const auto p = random_values(layout.size(), 12, -0.6, 0.6), x = random_values(n * width, 13), dy = random_values(n * width, 14);
+    check_module_gradients(run, p, x, dy);
+    check_module_backend<typename TestType::backend, typename TestType::value_type>(run, p, x, dy, 64);
+  }
+}
+
+TEST_CASE("attention rejects heads that do not divide the width and mismatched sequences", "[nn][attention]") {
+  nn::parameter_layout layout;
+  REQUIRE_THROWS_AS(nn::attention(layout, "attn", 6, 4), config_error);
+  const nn::attention attn(layout, "ok", 6, 2);
+  tensor<double, 1, reference> p(shape<1>{{layout.size()}});
+  tensor<double, 2, reference> x(shape<2>{{7, 6}}), out(shape<2>{{7, 6}}), qkv(shape<2>{{7, 18}}), probs(shape<2>{{14, 7}}), y(shape<2>{{7, 6}});
+  tensor<bool, 2, reference> keep(shape<2>{{7, 7}});
+  require_throws_containing<shape_error>(
+      [&] { attn.forward(reference{}, out.view(), {qkv.view(), probs.view(), y.view()}, x.cview(), keep.cview(), 2, p.cview()); },
+      "sequences of equal length");
+  tensor<bool, 2, reference> small_keep(shape<2>{{3, 3}});
+  require_throws_containing<shape_error>(
+      [&] { attn.forward(reference{}, out.view(), {qkv.view(), probs.view(), y.view()}, x.cview(), small_keep.cview(), 1, p.cview()); },
+      "mask");
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Row softmax over the last dimension of [batch, rows, cols], optionally masked by a [rows, cols]
 // mask shared by every batch: additive (added to x) or boolean (false = excluded, probability 0).
-// A row with nothing left to attend to comes out all zeros, never NaN.
+// A row with nothing left to attend to comes out all zeros, never NaN. y may be x (in place).
 #include <cmath>
 #include <limits>
 
