@@ -2,6 +2,7 @@
 // backend against the reference, forward and backward.
 #include "support/module_checks.hpp"
 #include "wfc/nn/attention.hpp"
+#include "wfc/nn/block.hpp"
 #include "wfc/nn/embedding.hpp"
 #include "wfc/nn/layer_norm.hpp"
 #include "wfc/nn/linear.hpp"
@@ -202,4 +203,43 @@ TEST_CASE("attention rejects heads that do not divide the width and mismatched s
   require_throws_containing<shape_error>(
       [&] { attn.forward(reference{}, out.view(), {qkv.view(), probs.view(), y.view()}, x.cview(), small_keep.cview(), 1, p.cview()); },
       "mask");
+}
+
+TEMPLATE_LIST_TEST_CASE("transformer block: pre-LayerNorm residual block, its gradients, on every backend", "[nn][block]",
+                        backend_configs) {
+  const index_t sequences = 2, steps = 3, heads = 2, n = sequences * steps;
+  nn::parameter_layout layout;
+  const nn::transformer_block blk(layout, "h.0", width, heads, hidden);
+  std::vector<bool> keep_host;
+  for (index_t q = 0; q < steps; ++q)
+    for (index_t k = 0; k < steps; ++k) keep_host.push_back(k <= q);
+  auto run = [&](auto be, auto zero, const std::vector<double>& p, const std::vector<double>& x, const std::vector<double>& dy) {
+    using B = decltype(be);
+    using T = decltype(zero);
+    flat_buffers<T, B> f(p);
+    auto xt = matrix<T, B>(n, width, x), dyt = matrix<T, B>(n, width, dy);
+    tensor<bool, 2, B> keep(shape<2>{{steps, steps}}, keep_host);
+    auto m = [](index_t r, index_t c) { return tensor<T, 2, B>(shape<2>{{r, c}}); };
+    auto v = [](index_t r) { return tensor<T, 1, B>(shape<1>{{r}}); };
+    auto out = m(n, width), dx = m(n, width), ln1 = m(n, width), mid = m(n, width), ln2 = m(n, width);
+    auto m1 = v(n), r1 = v(n), m2 = v(n), r2 = v(n);
+    auto qkv = m(n, 3 * width), probs = m(sequences * heads * steps, steps), y = m(n, width), pre = m(n, hidden), post = m(n, hidden);
+    auto d_mid = m(n, width), d_norm = m(n, width), dqkv = m(n, 3 * width), dyh = m(n, width), dp = m(heads * steps, steps),
+         ds = m(heads * steps, steps), s1 = m(n, hidden), s2 = m(n, hidden);
+    const typename nn::transformer_block::activations<T> a{
+        ln1.view(), mid.view(), ln2.view(), m1.view(), r1.view(), m2.view(), r2.view(), {qkv.view(), probs.view(), y.view()},
+        {pre.view(), post.view()}};
+    blk.forward(be, out.view(), a, xt.cview(), keep.cview(), sequences, f.params.cview());
+    blk.backward(be, dx.view(), f.grads.view(),
+                 {d_mid.view(), d_norm.view(), {dqkv.view(), dyh.view(), dp.view(), ds.view()}, {s1.view(), s2.view()}},
+                 dyt.cview(), xt.cview(), a, sequences, f.params.cview());
+    return module_result{values_of(out), values_of(dx), values_of(f.grads)};
+  };
+  auto p = random_values(layout.size(), 15, -0.5, 0.5);
+  for (const auto& spec : layout.specs())  // norm gains near 1, as trained models have them
+    if (spec.name.find("ln_") != std::string::npos && spec.name.find("weight") != std::string::npos)
+      for (index_t i = 0; i < spec.size; ++i) p[std::size_t(spec.offset + i)] += 1.0;
+  const auto x = random_values(n * width, 16), dy = random_values(n * width, 17);
+  check_module_gradients(run, p, x, dy);
+  check_module_backend<typename TestType::backend, typename TestType::value_type>(run, p, x, dy, 64);
 }
