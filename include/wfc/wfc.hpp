@@ -16,4 +16,5 @@
 #include "wfc/backend/kokkos.hpp"
 #endif
 
+#include "wfc/data.hpp"
 #include "wfc/nn.hpp"
