@@ -17,4 +17,5 @@
 #endif
 
 #include "wfc/data.hpp"
+#include "wfc/model/gpt.hpp"
 #include "wfc/nn.hpp"
