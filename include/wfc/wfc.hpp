@@ -19,3 +19,5 @@
 #include "wfc/data.hpp"
 #include "wfc/model/gpt.hpp"
 #include "wfc/nn.hpp"
+#include "wfc/train/optimizer.hpp"
+#include "wfc/train/schedule.hpp"
