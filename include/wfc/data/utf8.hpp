@@ -61,8 +61,10 @@ inline std::string describe(char32_t c) {
   static const char* hex = "0123456789ABCDEF";
   std::string code = "U+";
   for (int shift = c > 0xFFFF ? 20 : 12; shift >= 0; shift -= 4) code += hex[(c >> shift) & 0xF];
-  if (c >= 0x20 && c < 0x7F) return "'" + std::string(1, char(c)) + "' (" + code + ")";
-  return code;
+  if (c < 0x20 || c >= 0x7F) return code;
+  std::string out = "'";  // built by appending: GCC 12's -Wrestrict misfires on a chain of +
+  out.append(1, char(c)).append("' (").append(code).append(")");
+  return out;
 }
 
 }  // namespace wfc::utf8
