@@ -40,6 +40,10 @@ struct host_memory {
   static void from_host(T* dst, const T* host_src, index_t n) {
     if (n > 0) std::memcpy(dst, host_src, static_cast<std::size_t>(n) * sizeof(T));
   }
+  template <class T>
+  static void copy(T* dst, const T* src, index_t n) {
+    from_host(dst, src, n);
+  }
 };
 
 }  // namespace wfc

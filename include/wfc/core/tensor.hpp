@@ -45,7 +45,7 @@ class tensor {
 
   tensor clone() const {
     tensor t(extents_);
-    t.copy_from_host(to_host());
+    memory::copy(t.data(), data(), size());
     return t;
   }
 

@@ -39,6 +39,13 @@ struct backend_memory<kokkos<ExecSpace>> {
     Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> from(host_src, std::size_t(n));
     Kokkos::deep_copy(to, from);
   }
+  // Within the backend's memory (no trip through the host).
+  template <class T>
+  static void copy(T* dst, const T* src, index_t n) {
+    Kokkos::View<T*, memory_space, Kokkos::MemoryUnmanaged> to(dst, std::size_t(n));
+    Kokkos::View<const T*, memory_space, Kokkos::MemoryUnmanaged> from(src, std::size_t(n));
+    Kokkos::deep_copy(to, from);
+  }
 };
 
 }  // namespace wfc
