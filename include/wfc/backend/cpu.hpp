@@ -11,4 +11,5 @@
 #include "wfc/backend/cpu/layernorm.hpp"
 #include "wfc/backend/cpu/random.hpp"
 #include "wfc/backend/cpu/reduce.hpp"
+#include "wfc/backend/cpu/rotary.hpp"
 #include "wfc/backend/cpu/softmax.hpp"

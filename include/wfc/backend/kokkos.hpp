@@ -11,5 +11,6 @@
 #include "wfc/backend/kokkos/layernorm.hpp"
 #include "wfc/backend/kokkos/random.hpp"
 #include "wfc/backend/kokkos/reduce.hpp"
+#include "wfc/backend/kokkos/rotary.hpp"
 #include "wfc/backend/kokkos/softmax.hpp"
 #include "wfc/kernels/generic.hpp"

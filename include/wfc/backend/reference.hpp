@@ -8,5 +8,6 @@
 #include "wfc/backend/reference/layernorm.hpp"
 #include "wfc/backend/reference/random.hpp"
 #include "wfc/backend/reference/reduce.hpp"
+#include "wfc/backend/reference/rotary.hpp"
 #include "wfc/backend/reference/softmax.hpp"
 #include "wfc/kernels/generic.hpp"
