@@ -6,5 +6,7 @@
 #include "wfc/nn/embedding.hpp"
 #include "wfc/nn/layer_norm.hpp"
 #include "wfc/nn/linear.hpp"
+#include "wfc/nn/masks.hpp"
 #include "wfc/nn/mlp.hpp"
 #include "wfc/nn/parameters.hpp"
+#include "wfc/nn/positions.hpp"

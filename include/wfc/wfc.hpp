@@ -17,7 +17,9 @@
 #endif
 
 #include "wfc/data.hpp"
+#include "wfc/model/generate.hpp"
 #include "wfc/model/gpt.hpp"
 #include "wfc/nn.hpp"
+#include "wfc/sampling/sampler.hpp"
 #include "wfc/train/optimizer.hpp"
 #include "wfc/train/schedule.hpp"

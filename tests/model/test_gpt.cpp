@@ -20,8 +20,9 @@ const std::vector<token_id> ids{0, 3, 1, 4, 2, 2, 0, 1};
 const std::vector<token_id> targets{3, 1, ignore_index, 2, 2, 0, 1, 4};
 }  // namespace
 
-TEST_CASE("gpt: the loss gradient matches finite differences for every parameter", "[model][gpt]") {
-  gpt<double, reference> model(tiny());
+TEMPLATE_TEST_CASE("gpt: the loss gradient matches finite differences for every parameter", "[model][gpt]", learned_positions,
+                   rotary_positions) {
+  gpt<double, reference, TestType> model(tiny());
   model.initialise(7);
   // Larger weights than the 0.02 initialisation, so every path carries a visible gradient.
   auto p = model.parameters();
@@ -39,19 +40,24 @@ TEST_CASE("gpt: the loss gradient matches finite differences for every parameter
 TEMPLATE_LIST_TEST_CASE("gpt: every backend computes the reference's loss and gradients", "[model][gpt]", backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
-  gpt<double, reference> want(tiny());
-  gpt<T, B> got(tiny());
-  want.initialise(11);
-  got.initialise(11);
-  require_close<T>(values_of_view<B>(got.parameters()), values_of_view<reference>(want.parameters()));  // same init everywhere
-  const double lw = want.forward(ids, targets, 2);
-  const double lg = double(got.forward(ids, targets, 2));
-  require_close_scalar(lg, lw, 1e-5, 1e-6);
-  want.zero_grad();
-  got.zero_grad();
-  want.backward();
-  got.backward();
-  require_close<T>(values_of_view<B>(got.gradients()), values_of_view<reference>(want.gradients()), 256);
+  auto check = [](auto positions) {
+    using P = decltype(positions);
+    gpt<double, reference, P> want(tiny());
+    gpt<T, B, P> got(tiny());
+    want.initialise(11);
+    got.initialise(11);
+    require_close<T>(values_of_view<B>(got.parameters()), values_of_view<reference>(want.parameters()));  // same init everywhere
+    const double lw = want.forward(ids, targets, 2);
+    const double lg = double(got.forward(ids, targets, 2));
+    require_close_scalar(lg, lw, 1e-5, 1e-6);
+    want.zero_grad();
+    got.zero_grad();
+    want.backward();
+    got.backward();
+    require_close<T>(values_of_view<B>(got.gradients()), values_of_view<reference>(want.gradients()), 256);
+  };
+  check(learned_positions{});
+  check(rotary_positions{});
 }
 
 TEST_CASE("gpt rejects impossible configurations and bad batches", "[model][gpt]") {

@@ -103,4 +103,16 @@ class tensor {
   typename memory::template buffer<T> buffer_{};
 };
 
+// The values of a contiguous view into Backend's memory, copied to the host (reading a few results,
+// e.g. one row of logits, without copying the whole tensor).
+template <class Backend, class T, std::size_t Rank>
+std::vector<std::remove_const_t<T>> to_host(tensor_view<T, Rank> v) {
+  static_assert(!std::is_same_v<std::remove_const_t<T>, bool>, "wfc::to_host(view): use tensor::to_host for bool tensors");
+  if (!v.is_contiguous())
+    throw shape_error("wfc::to_host: a view of shape " + to_string(v.extents()) + " is not contiguous; copy it first");
+  std::vector<std::remove_const_t<T>> out(static_cast<std::size_t>(v.size()));
+  backend_memory<Backend>::to_host(out.data(), v.data(), v.size());
+  return out;
+}
+
 }  // namespace wfc

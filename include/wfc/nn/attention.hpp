@@ -1,15 +1,36 @@
 #pragma once
-// Multi-head self-attention over a batch of sequences: qkv = x·W_qkv + b, per sequence and head
+// Multi-head attention over a batch of sequences: qkv = x·W_qkv + b, per sequence and head
 // softmax(q·kᵀ/√dh, mask)·v, then an output projection. Heads are strided views into the qkv and
 // output buffers (no copies), so each sequence's heads are one batched GEMM.
+//
+// Queries may also attend to a separate past segment of keys/values (a KV cache when generating,
+// the clean stream when training WFC): scores are [q·K_pastᵀ | q·K_selfᵀ], one softmax over both,
+// and the output sums the two value segments. With rotary positions, q and k are rotated in place
+// after the projection (the past segment comes rotated already).
 #include <cmath>
 
 #include "wfc/nn/linear.hpp"
 
 namespace wfc::nn {
 
+// Everything a call needs besides its own rows and parameters.
+template <class T>
+struct attention_context {
+  tensor_view<const bool, 2> keep;  // [T, P + T]: columns 0…P−1 are the past segment's keys, then the call's own
+  index_t sequences = 1;            // x holds `sequences` sequences of T rows each
+  tensor_view<const token_id, 1> positions;  // [N] rotary positions of x's rows; empty: no rotation
+  tensor_view<const T, 3> past_keys, past_values;  // [sequences, P, width]; empty: P = 0
+};
+
+// Where backward accumulates the past segment's gradients; empty views: not needed.
+template <class T>
+struct past_gradients {
+  tensor_view<T, 3> keys, values;
+};
+
 struct attention {
   index_t width = 0, heads = 0;
+  double rotary_base = 10000;
   linear qkv, proj;
 
   attention() = default;
@@ -23,74 +44,124 @@ struct attention {
 
   index_t head_width() const { return width / heads; }
 
-  // Written by forward, read by backward: qkv [N, 3·width], the attention probabilities
-  // [sequences·heads·T, T] (sequence-major), and the heads' concatenated outputs y [N, width].
+  // Written by forward, read by backward: qkv [N, 3·width] (q and k rotated; a cache copies its
+  // k and v from here), the attention probabilities [sequences·heads·T, P + T] (sequence-major),
+  // and the heads' concatenated outputs y [N, width].
   template <class T>
   struct activations {
     tensor_view<T, 2> qkv, probs, y;
   };
-  // Overwritten by backward: dqkv [N, 3·width], dy [N, width], dprobs and dscores [heads·T, T].
+  // Overwritten by backward: dqkv [N, 3·width], dy [N, width], dprobs and dscores [heads·T, P + T].
   template <class T>
   struct scratch {
     tensor_view<T, 2> dqkv, dy, dprobs, dscores;
   };
 
-  // out [N, width] for x [N, width] holding `sequences` sequences of T = N / sequences rows each;
-  // keep [T, T]: which keys each query may attend to (causal, bidirectional, …).
+  // out [N, width] for x [N, width].
   template <class B, class T>
-  void forward(B be, tensor_view<T, 2> out, activations<T> a, in_view<T, 2> x, tensor_view<const bool, 2> keep,
-               index_t sequences, in_view<T, 1> params) const {
-    const index_t steps = check(x, keep, sequences, a.probs);
+  void forward(B be, tensor_view<T, 2> out, activations<T> a, in_view<T, 2> x, const attention_context<T>& c,
+               in_view<T, 1> params) const {
+    const auto [steps, past] = check(x, c, a.probs);
+    const T scale = T(1 / std::sqrt(double(head_width())));
     qkv.forward(be, a.qkv, x, params);
-    for (index_t s = 0; s < sequences; ++s) {
-      const auto probs = probs_of(a.probs, s, steps);
-      batched_gemm(be, probs, head_view(as_const(a.qkv), s, steps, 0), transpose(head_view(as_const(a.qkv), s, steps, 1)),
-                   T(1 / std::sqrt(double(head_width()))));
-      softmax_forward(be, probs, as_const(probs), keep);
-      batched_gemm(be, head_view(a.y, s, steps, 0), as_const(probs), head_view(as_const(a.qkv), s, steps, 2));
+    if (!c.positions.empty()) rotate(be, a.qkv, c.positions, false);
+    const auto qkv_in = as_const(a.qkv);
+    for (index_t s = 0; s < c.sequences; ++s) {
+      const auto probs = probs_of(a.probs, s, steps, past), q = head_view(qkv_in, s, steps, 0);
+      const auto scores_self = probs.slice(2, past, past + steps), scores_past = probs.slice(2, 0, past);
+      batched_gemm(be, scores_self, q, transpose(head_view(qkv_in, s, steps, 1)), scale);
+      if (past > 0) batched_gemm(be, scores_past, q, transpose(past_view(c.past_keys, s)), scale);
+      softmax_forward(be, probs, as_const(probs), c.keep);
+      const auto y = head_view(a.y, s, steps, 0);
+      batched_gemm(be, y, as_const(scores_self), head_view(qkv_in, s, steps, 2));
+      if (past > 0) batched_gemm(be, y, as_const(scores_past), past_view(c.past_values, s), T(1), T(1));
     }
     proj.forward(be, out, as_const(a.y), params);
   }
 
-  // dx += ∂L/∂x (unless dx is empty), grads += ∂L/∂params.
+  // dx += ∂L/∂x (unless dx is empty), grads += ∂L/∂params, and the past segment's gradients
+  // into dpast where given.
   template <class B, class T>
   void backward(B be, tensor_view<T, 2> dx, tensor_view<T, 1> grads, scratch<T> g, in_view<T, 2> dout, in_view<T, 2> x,
-                activations<const T> a, index_t sequences, in_view<T, 1> params) const {
-    const index_t steps = x.extent(0) / sequences;
+                activations<const T> a, const attention_context<T>& c, in_view<T, 1> params,
+                past_gradients<T> dpast = {}) const {
+    const auto [steps, past] = check(x, c, a.probs);
+    for (const auto* buffer : {&g.dprobs, &g.dscores})
+      detail::require(buffer->extent(0) == heads * steps && buffer->extent(1) == past + steps, "attention",
+                      "the backward scratch dprobs/dscores has shape " + to_string(buffer->extents()) + ", need [" +
+                          std::to_string(heads * steps) + ", " + std::to_string(past + steps) + "]");
     const T scale = T(1 / std::sqrt(double(head_width())));
     fill(be, g.dy, T(0));
     fill(be, g.dqkv, T(0));
     proj.backward(be, g.dy, grads, dout, a.y, params);
-    const auto dprobs = probs_of(g.dprobs, 0, steps), dscores = probs_of(g.dscores, 0, steps);
-    for (index_t s = 0; s < sequences; ++s) {
-      const auto probs = probs_of(a.probs, s, steps);
+    const auto dprobs = probs_of(g.dprobs, 0, steps, past), dscores = probs_of(g.dscores, 0, steps, past);
+    const auto dscores_self = as_const(dscores.slice(2, past, past + steps)), dscores_past = as_const(dscores.slice(2, 0, past));
+    for (index_t s = 0; s < c.sequences; ++s) {
+      const auto probs = probs_of(a.probs, s, steps, past);
       const auto q = head_view(a.qkv, s, steps, 0), k = head_view(a.qkv, s, steps, 1), v = head_view(a.qkv, s, steps, 2);
       const auto dy = head_view(as_const(g.dy), s, steps, 0);
-      batched_gemm(be, dprobs, dy, transpose(v));                                // dP = dY·Vᵀ
-      batched_gemm(be, head_view(g.dqkv, s, steps, 2), transpose(probs), dy, T(1), T(1));  // dV += Pᵀ·dY
-      fill(be, reshape(dscores, shape<2>{{heads * steps, steps}}), T(0));
-      softmax_backward(be, dscores, as_const(dprobs), probs);                      // dS
-      batched_gemm(be, head_view(g.dqkv, s, steps, 0), as_const(dscores), k, scale, T(1));             // dQ += s·dS·K
-      batched_gemm(be, head_view(g.dqkv, s, steps, 1), transpose(as_const(dscores)), q, scale, T(1));  // dK += s·dSᵀ·Q
+      const auto dq = head_view(g.dqkv, s, steps, 0), dk = head_view(g.dqkv, s, steps, 1), dv = head_view(g.dqkv, s, steps, 2);
+      // dP = dY·Vᵀ, dV += Pᵀ·dY, on each segment
+      batched_gemm(be, dprobs.slice(2, past, past + steps), dy, transpose(v));
+      batched_gemm(be, dv, transpose(probs.slice(2, past, past + steps)), dy, T(1), T(1));
+      if (past > 0) {
+        batched_gemm(be, dprobs.slice(2, 0, past), dy, transpose(past_view(c.past_values, s)));
+        if (!dpast.values.empty())
+          batched_gemm(be, past_view(dpast.values, s), transpose(probs.slice(2, 0, past)), dy, T(1), T(1));
+      }
+      fill(be, g.dscores, T(0));
+      softmax_backward(be, dscores, as_const(dprobs), probs);
+      // dQ += s·dS·K, dK += s·dSᵀ·Q, on each segment
+      batched_gemm(be, dq, dscores_self, k, scale, T(1));
+      batched_gemm(be, dk, transpose(dscores_self), q, scale, T(1));
+      if (past > 0) {
+        batched_gemm(be, dq, dscores_past, past_view(c.past_keys, s), scale, T(1));
+        if (!dpast.keys.empty()) batched_gemm(be, past_view(dpast.keys, s), transpose(dscores_past), q, scale, T(1));
+      }
     }
+    if (!c.positions.empty()) rotate(be, g.dqkv, c.positions, true);  // the rotation's transpose
     qkv.backward(be, dx, grads, as_const(g.dqkv), x, params);
   }
 
  private:
-  template <class T>
-  index_t check(const tensor_view<T, 2>& x, const tensor_view<const bool, 2>& keep, index_t sequences,
-                const tensor_view<std::remove_const_t<T>, 2>& probs) const {
+  struct extents {
+    index_t steps, past;
+  };
+
+  template <class T, class U>
+  extents check(const tensor_view<T, 2>& x, const attention_context<std::remove_const_t<T>>& c,
+                const tensor_view<U, 2>& probs) const {
+    const index_t sequences = c.sequences;
     if (sequences <= 0 || x.extent(0) % sequences != 0)
       throw shape_error("attention: " + std::to_string(x.extent(0)) + " rows are not " + std::to_string(sequences) +
                         " sequences of equal length");
     const index_t steps = x.extent(0) / sequences;
     detail::require_extent("attention", "x", x, 1, width, "the model width");
-    detail::require(keep.extent(0) == steps && keep.extent(1) == steps, "attention",
-                    "the mask has shape " + to_string(keep.extents()) + " but sequences have " + std::to_string(steps) + " steps");
-    detail::require(probs.extent(0) == sequences * heads * steps && probs.extent(1) == steps, "attention",
+    const index_t past = c.past_keys.empty() ? 0 : c.past_keys.extent(1);
+    if (past > 0) {
+      for (const auto* segment : {&c.past_keys, &c.past_values})
+        detail::require(segment->extent(0) == sequences && segment->extent(1) == past && segment->extent(2) == width,
+                        "attention", "the past keys and values must both be [" + std::to_string(sequences) + ", " +
+                                         std::to_string(past) + ", " + std::to_string(width) + "], got " +
+                                         to_string(c.past_keys.extents()) + " and " + to_string(c.past_values.extents()));
+    }
+    detail::require(c.keep.extent(0) == steps && c.keep.extent(1) == past + steps, "attention",
+                    "the mask has shape " + to_string(c.keep.extents()) + " but sequences have " + std::to_string(steps) +
+                        " steps and " + std::to_string(past) + " past keys");
+    detail::require(c.positions.empty() || c.positions.extent(0) == x.extent(0), "attention",
+                    "rotary positions need one per row of x (" + std::to_string(x.extent(0)) + "), got " +
+                        std::to_string(c.positions.extent(0)));
+    detail::require(probs.extent(0) == sequences * heads * steps && probs.extent(1) == past + steps, "attention",
                     "the probabilities buffer has shape " + to_string(probs.extents()) + ", need [" +
-                        std::to_string(sequences * heads * steps) + ", " + std::to_string(steps) + "]");
-    return steps;
+                        std::to_string(sequences * heads * steps) + ", " + std::to_string(past + steps) + "]");
+    return {steps, past};
+  }
+
+  // Rotates (or un-rotates) the q and k parts of a [N, 3·width] buffer.
+  template <class B, class T>
+  void rotate(B be, tensor_view<T, 2> buffer, tensor_view<const token_id, 1> positions, bool inverse) const {
+    for (index_t part = 0; part < 2; ++part)
+      rotary_embedding(be, buffer.slice(1, part * width, (part + 1) * width), positions, head_width(), rotary_base, inverse);
   }
 
   // Part `which` (0 = q, 1 = k, 2 = v; for [N, width] buffers only 0) of sequence s, as [heads, T, dh].
@@ -100,10 +171,19 @@ struct attention {
     return {row_data(buffer, s * steps) + which * width, shape<3>{{heads, steps, dh}},
             shape<3>{{dh, buffer.stride(0), buffer.stride(1)}}};
   }
-  // Sequence s's probabilities as [heads, T, T].
+  // Sequence s of a [sequences, P, width] segment, as [heads, P, dh].
   template <class T>
-  tensor_view<T, 3> probs_of(tensor_view<T, 2> probs, index_t s, index_t steps) const {
-    return reshape(probs.slice(0, s * heads * steps, (s + 1) * heads * steps), shape<3>{{heads, steps, steps}});
+  tensor_view<T, 3> past_view(tensor_view<T, 3> segment, index_t s) const {
+    const index_t dh = head_width();
+    return {segment.data() + s * segment.stride(0), shape<3>{{heads, segment.extent(1), dh}},
+            shape<3>{{dh * segment.stride(2), segment.stride(1), segment.stride(2)}}};
+  }
+  // Sequence s's probabilities as [heads, T, P + T] (rows may be padded: a cache's probabilities
+  // are a column slice of a buffer as wide as the cache).
+  template <class T>
+  tensor_view<T, 3> probs_of(tensor_view<T, 2> probs, index_t s, index_t steps, index_t past) const {
+    const auto rows = probs.slice(0, s * heads * steps, (s + 1) * heads * steps);
+    return {rows.data(), shape<3>{{heads, steps, past + steps}}, shape<3>{{steps * rows.stride(0), rows.stride(0), rows.stride(1)}}};
   }
 };
 

@@ -41,20 +41,22 @@ struct transformer_block {
   };
 
   template <class B, class T>
-  void forward(B be, tensor_view<T, 2> out, activations<T> a, in_view<T, 2> x, tensor_view<const bool, 2> keep,
-               index_t sequences, in_view<T, 1> params) const {
+  void forward(B be, tensor_view<T, 2> out, activations<T> a, in_view<T, 2> x, const attention_context<T>& c,
+               in_view<T, 1> params) const {
     ln1.forward(be, a.ln1_out, a.ln1_mean, a.ln1_rstd, x, params);
-    attn.forward(be, a.mid, a.attn, as_const(a.ln1_out), keep, sequences, params);
+    attn.forward(be, a.mid, a.attn, as_const(a.ln1_out), c, params);
     axpy(be, a.mid, T(1), x);
     ln2.forward(be, a.ln2_out, a.ln2_mean, a.ln2_rstd, as_const(a.mid), params);
     ff.forward(be, out, a.ff, as_const(a.ln2_out), params);
     axpy(be, out, T(1), as_const(a.mid));
   }
 
-  // dx += ∂L/∂x, grads += ∂L/∂params: the residual paths carry dout straight through.
+  // dx += ∂L/∂x, grads += ∂L/∂params (and the attention's past segment's gradients into dpast
+  // where given): the residual paths carry dout straight through.
   template <class B, class T>
   void backward(B be, tensor_view<T, 2> dx, tensor_view<T, 1> grads, scratch<T> s, in_view<T, 2> dout, in_view<T, 2> x,
-                const activations<T>& a, index_t sequences, in_view<T, 1> params) const {
+                const activations<T>& a, const attention_context<T>& c, in_view<T, 1> params,
+                past_gradients<T> dpast = {}) const {
     copy(be, s.d_mid, dout);
     fill(be, s.d_norm, T(0));
     ff.backward(be, s.d_norm, grads, s.ff, dout, as_const(a.ln2_out), constant(a.ff), params);
@@ -62,7 +64,7 @@ struct transformer_block {
     axpy(be, dx, T(1), as_const(s.d_mid));
     fill(be, s.d_norm, T(0));
     attn.backward(be, s.d_norm, grads, s.attn, as_const(s.d_mid), as_const(a.ln1_out),
-                  attention::activations<const T>{a.attn.qkv, a.attn.probs, a.attn.y}, sequences, params);
+                  attention::activations<const T>{a.attn.qkv, a.attn.probs, a.attn.y}, c, params, dpast);
     ln1.backward(be, dx, grads, as_const(s.d_norm), x, as_const(a.ln1_mean), as_const(a.ln1_rstd), params);
   }
 
