@@ -45,8 +45,10 @@ std::vector<double> reference_gemm(index_t m, index_t n, index_t k, const std::v
 TEMPLATE_LIST_TEST_CASE("gemm matches the reference for every layout, size and alpha/beta", "[kernels][gemm]", backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
-  // {130, 70, 33}: several output tiles in both directions on tiled backends (Kokkos: 64-wide).
-  const index_t mnk[][3] = {{0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1}, {7, 7, 7}, {64, 7, 1031}, {33, 64, 64}, {130, 70, 33}};
+  // {130, 70, 33}: several output tiles in both directions on tiled backends (Kokkos: 64-wide);
+  // {1, 70, 130} and {4, 65, 33}: a few rows (a token at a time), which Kokkos computes as dot products.
+  const index_t mnk[][3] = {{0, 3, 4},    {3, 0, 4},   {3, 4, 0},    {1, 1, 1},    {7, 7, 7},
+                            {64, 7, 1031}, {33, 64, 64}, {130, 70, 33}, {1, 70, 130}, {4, 65, 33}};
   const layout layouts[] = {layout::dense, layout::padded, layout::transposed};
   for (const auto& s : mnk)
     for (layout la : layouts)

@@ -88,10 +88,32 @@ struct kokkos_gemm_tiles {
   }
 };
 
+// A few rows of c (a token at a time when sampling): a 64-row tile would be mostly padding, so
+// each thread computes one element of c as a dot product over k, in increasing k.
+template <class T>
+struct kokkos_gemm_dots {
+  tensor_view<T, 3> c;
+  tensor_view<const T, 3> a, b;
+  T alpha, beta;
+  index_t m, n;
+  KOKKOS_INLINE_FUNCTION void operator()(index_t e) const {
+    const index_t p = e / (m * n), i = (e / n) % m, j = e % n;
+    T sum = T(0);
+    for (index_t kk = 0; kk < a.extent(2); ++kk) sum += a(p, i, kk) * b(p, kk, j);
+    c(p, i, j) = alpha * sum + (beta == T(0) ? T(0) : beta * c(p, i, j));
+  }
+};
+
 template <class ES, class T>
 void kokkos_gemm(const char* label, tensor_view<T, 3> c, tensor_view<const T, 3> a, tensor_view<const T, 3> b, T alpha,
                  T beta) {
   if (c.empty()) return;
+  constexpr index_t skinny_rows = 4;
+  if (c.extent(1) <= skinny_rows) {
+    Kokkos::parallel_for(label, kokkos_range_policy<ES>(0, c.size()),
+                         kokkos_gemm_dots<T>{c, a, b, alpha, beta, c.extent(1), c.extent(2)});
+    return;
+  }
   using F = kokkos_gemm_tiles<T, ES>;
   const index_t tiles_m = (c.extent(1) + F::tile_m - 1) / F::tile_m;
   const index_t tiles_n = (c.extent(2) + F::tile_n - 1) / F::tile_n;
