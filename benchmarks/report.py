@@ -40,7 +40,7 @@ CPU_VS_REFERENCE = ("gelu_forward", "gelu_backward", "softmax_forward", "softmax
 # ---- running --------------------------------------------------------------------------------------
 
 # Executables in a directory run in this order (others after them, by name).
-ORDER = ("bench_gemm", "bench_rowwise", "bench_elementwise")
+ORDER = ("bench_model", "bench_gemm", "bench_rowwise", "bench_elementwise")
 
 
 def executables_in(path):
@@ -93,7 +93,7 @@ class Result:
         self.time_us = entry["real_time"] * TO_MICROSECONDS[entry.get("time_unit", "ns")]
         self.label = entry.get("label", "")
         self.rate = None
-        for unit in ("GFLOP/s", "GB/s"):
+        for unit in ("GFLOP/s", "GB/s", "tokens/s"):
             if unit in entry:
                 self.rate = (entry[unit], unit)
                 break
@@ -183,6 +183,18 @@ def report(results, contexts, extra_args):
     lines += ["; ".join(f for f in facts if f) + ".",
               "Wall-clock time per call; every ratio compares backends measured in the same run "
               "(one run per executable). \"A over B\" = B's time / A's time: above 1, A is faster.", ""]
+
+    # 0. The whole model: a training iteration, and sampling with the cache vs recomputing.
+    rows = []
+    for (k, s), r in results.items():
+        if k in ("train_iteration", "sample_cached"):
+            for backend, res in r.items():
+                row = [k, s.replace("_", " "), backend, fmt_time(res.time_us), fmt_rate(res)]
+                slow = results.get(("sample_recompute", s), {}).get(backend) if k == "sample_cached" else None
+                rows.append(row + [speedup(res, slow) if slow else "—"])
+    if rows:
+        lines += ["## GPT baseline (nanoGPT CPU configuration)", "",
+                  table(["benchmark", "model", "backend", "time per call", "rate", "cache over recompute"], rows, 3), ""]
 
     # 1. GEMM: the CPU backend against Eigen called directly.
     gemms = [(k, s) for (k, s) in results if k == "gemm" and "eigen" in results[(k, s)] and "cpu" in results[(k, s)]]
