@@ -8,6 +8,7 @@ packages=(
   libtrilinos-kokkos-dev    # Kokkos backend (Debian ships Kokkos inside Trilinos: Serial only)
   catch2                    # tests (2.x on Debian 12 / Ubuntu 22.04, 3.x on newer)
   libbenchmark-dev          # micro-benchmarks
+  libcli11-dev              # example programs: command-line flags
   python3                   # benchmark report script
 )
 sudo=""

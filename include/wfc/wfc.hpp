@@ -23,3 +23,4 @@
 #include "wfc/sampling/sampler.hpp"
 #include "wfc/train/optimizer.hpp"
 #include "wfc/train/schedule.hpp"
+#include "wfc/train/trainer.hpp"

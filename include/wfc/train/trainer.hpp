@@ -1,0 +1,213 @@
+#pragma once
+// The training loop, written once for any model with a flat parameter buffer: GPT today, the WFC
+// model next. Each iteration draws `accumulation` seeded micro-batches, averages their gradients,
+// and takes one AdamW step at the scheduled rate; every `eval_interval` iterations (and after the
+// last) it measures the mean loss on fixed train and validation batches. An observer sees one
+// record per iteration.
+//
+// A model is trainable when it has (T its scalar type, B its backend tag):
+//   using value_type = T; using backend_type = B;
+//   T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences)
+//       the mean loss of `sequences` rows of tokens, keeping what backward needs;
+//   void backward()          gradients += ∂(that loss)/∂parameters;
+//   void zero_grad();
+//   tensor_view<T, 1> parameters(), gradients();   one flat buffer each, same layout;
+//   const nn::parameter_layout& layout().          which tensors get weight decay.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "wfc/data/text_dataset.hpp"
+#include "wfc/train/optimizer.hpp"
+#include "wfc/train/schedule.hpp"
+
+namespace wfc {
+
+// Defaults are nanoGPT's CPU run of shakespeare_char.
+struct trainer_settings {
+  std::int64_t iterations = 2000;
+  index_t batch = 12, block = 64;     // sequences per micro-batch, tokens per sequence
+  std::int64_t accumulation = 1;      // micro-batches per step: the step sees accumulation·batch sequences
+  double lr = 1e-3, min_lr = 1e-4;    // cosine decay from lr to min_lr over the run,
+  std::int64_t warmup = 100;          // after a linear warm-up of this many iterations
+  adamw_settings adamw;               // betas 0.9/0.99, weight decay 0.1, clip 1.0
+  std::int64_t eval_interval = 250;   // evaluate every this many iterations, and after the last
+  std::int64_t eval_batches = 20;     // batches per split and evaluation (nanoGPT's eval_iters)
+  std::uint64_t seed = 1337;          // draws every batch
+
+  void validate() const {
+    auto require = [](bool ok, const std::string& what) {
+      if (!ok) throw config_error("trainer_settings: " + what);
+    };
+    require(iterations > 0, "iterations is " + std::to_string(iterations) + "; train for at least 1");
+    require(batch > 0, "batch is " + std::to_string(batch) + "; use at least 1 sequence per batch");
+    require(block > 0, "block is " + std::to_string(block) + "; use sequences of at least 1 token");
+    require(accumulation > 0, "accumulation is " + std::to_string(accumulation) + "; use 1 for no gradient accumulation");
+    require(lr > 0 && std::isfinite(lr), "lr is " + std::to_string(lr) + "; the learning rate must be a positive number");
+    require(min_lr >= 0 && min_lr <= lr, "min_lr is " + std::to_string(min_lr) + "; it must lie in [0, lr = " + std::to_string(lr) + "]");
+    require(warmup >= 0, "warmup is " + std::to_string(warmup) + "; use 0 for no warm-up");
+    require(eval_interval > 0, "eval_interval is " + std::to_string(eval_interval) + "; evaluate every 1 or more iterations");
+    require(eval_batches > 0, "eval_batches is " + std::to_string(eval_batches) + "; evaluate on at least 1 batch");
+    require(adamw.beta1 >= 0 && adamw.beta1 < 1, "adamw.beta1 is " + std::to_string(adamw.beta1) + "; it must lie in [0, 1)");
+    require(adamw.beta2 >= 0 && adamw.beta2 < 1, "adamw.beta2 is " + std::to_string(adamw.beta2) + "; it must lie in [0, 1)");
+    require(adamw.eps > 0, "adamw.eps is " + std::to_string(adamw.eps) + "; it must be positive");
+    require(adamw.weight_decay >= 0, "adamw.weight_decay is " + std::to_string(adamw.weight_decay) + "; use 0 for none");
+    require(adamw.clip >= 0, "adamw.clip is " + std::to_string(adamw.clip) + "; use 0 for no clipping");
+  }
+
+  // Decays over the run, as nanoGPT's lr_decay_iters = max_iters; a run no longer than its
+  // warm-up never leaves it.
+  cosine_schedule schedule() const { return {lr, min_lr, warmup, std::max(iterations, warmup + 1)}; }
+};
+
+// What the observer sees after each iteration.
+struct training_record {
+  std::int64_t iteration = 0, iterations = 0;  // 1-based: steps taken so far, of this many
+  double loss = 0;                             // mean over the step's micro-batches
+  double lr = 0, grad_norm = 0;                // the step's rate; gradient norm before clipping
+  double ms = 0, tokens_per_s = 0;             // the step alone, evaluation excluded
+  double elapsed_s = 0;                        // since training began, evaluations included
+  bool evaluated = false;                      // whether the two losses below were measured
+  double train_loss = std::numeric_limits<double>::quiet_NaN(), val_loss = std::numeric_limits<double>::quiet_NaN();
+};
+
+struct training_summary {
+  double train_loss = 0, val_loss = 0;  // the evaluation after the last iteration
+  double mean_ms = 0, seconds = 0;      // per step; the whole run, evaluations included
+};
+
+// Where batches come from (streams of settings.seed): training micro-batch
+// iteration·accumulation + m of one stream, evaluation batch k of another per split. Evaluation
+// thus sees the same batches every time, and accumulation k of batch b draws the same sequences as
+// one batch of k·b.
+inline counter_rng training_batches(const trainer_settings& s) { return counter_rng(s.seed, 0); }
+inline counter_rng evaluation_batches(const trainer_settings& s, split which) {
+  return counter_rng(s.seed, which == split::train ? 1 : 2);
+}
+
+namespace detail {
+template <class M>
+using forward_t = decltype(std::declval<M&>().forward(std::declval<const std::vector<token_id>&>(),
+                                                      std::declval<const std::vector<token_id>&>(), index_t{}));
+template <class M>
+using backward_t = decltype(std::declval<M&>().backward(), std::declval<M&>().zero_grad());
+template <class M>
+using buffers_t = decltype(std::declval<M&>().parameters(), std::declval<M&>().gradients());
+template <class M>
+using layout_t = decltype(static_cast<const nn::parameter_layout&>(std::declval<M&>().layout()));
+
+template <class M>
+using types_t = std::pair<typename M::value_type, typename M::backend_type>;
+
+template <template <class> class Op, class M, class = void>
+struct detects : std::false_type {};
+template <template <class> class Op, class M>
+struct detects<Op, M, std::void_t<Op<M>>> : std::true_type {};
+
+template <class M>
+constexpr bool check_trainable() {
+  static_assert(detects<types_t, M>::value, "wfc trainer: the model needs `using value_type = T;` and `using backend_type = B;`");
+  static_assert(detects<forward_t, M>::value, "wfc trainer: the model needs `forward(ids, targets, sequences)` returning the mean loss");
+  static_assert(detects<backward_t, M>::value, "wfc trainer: the model needs `backward()` and `zero_grad()`");
+  static_assert(detects<buffers_t, M>::value, "wfc trainer: the model needs `parameters()` and `gradients()` (flat tensor_view<T, 1>)");
+  static_assert(detects<layout_t, M>::value, "wfc trainer: the model needs `layout()` returning its nn::parameter_layout");
+  return true;
+}
+
+template <class M>
+using model_scalar_t = typename M::value_type;
+template <class M>
+using model_backend_t = typename M::backend_type;
+
+inline double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace detail
+
+// The mean loss over settings.eval_batches fixed batches of split `which`.
+template <class Model>
+double evaluate(Model& model, const text_dataset& data, split which, const trainer_settings& settings) {
+  static_assert(detail::check_trainable<Model>());
+  settings.validate();
+  std::vector<token_id> x, y;
+  double total = 0;
+  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
+    data.sample(which, settings.batch, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
+    total += double(model.forward(x, y, settings.batch));
+  }
+  return total / double(settings.eval_batches);
+}
+
+// Sets the model's gradients to the mean of `accumulation` micro-batches' gradients for
+// iteration `iteration` (0-based) and returns their mean loss.
+template <class Model>
+double accumulate_gradients(Model& model, const text_dataset& data, const trainer_settings& settings, std::int64_t iteration) {
+  static_assert(detail::check_trainable<Model>());
+  using T = detail::model_scalar_t<Model>;
+  std::vector<token_id> x, y;
+  double loss = 0;
+  model.zero_grad();
+  for (std::int64_t m = 0; m < settings.accumulation; ++m) {
+    const auto draw = std::uint64_t(iteration * settings.accumulation + m);
+    data.sample(split::train, settings.batch, settings.block, training_batches(settings), draw, x, y);
+    loss += double(model.forward(x, y, settings.batch));
+    model.backward();
+  }
+  if (settings.accumulation > 1) scale(detail::model_backend_t<Model>{}, model.gradients(), T(1) / T(settings.accumulation));
+  return loss / double(settings.accumulation);
+}
+
+// Trains `model` (already initialised) on `data`; observe(const training_record&) is called after
+// every iteration. A non-finite loss or gradient throws value_error.
+template <class Model, class Observer>
+training_summary train(Model& model, const text_dataset& data, const trainer_settings& settings, Observer&& observe) {
+  static_assert(detail::check_trainable<Model>());
+  using T = detail::model_scalar_t<Model>;
+  using Backend = detail::model_backend_t<Model>;
+  settings.validate();
+  std::vector<token_id> x, y;  // a split too short for one window fails now, not at the first evaluation
+  for (split s : {split::train, split::validation}) data.sample(s, 1, settings.block, training_batches(settings), 0, x, y);
+  adamw_optimizer<T, Backend> optimizer(model.layout(), settings.adamw);
+  const cosine_schedule schedule = settings.schedule();
+  const double tokens = double(settings.batch * settings.block * settings.accumulation);
+  const auto start = std::chrono::steady_clock::now();
+  training_summary summary;
+  for (std::int64_t it = 0; it < settings.iterations; ++it) {
+    training_record r;
+    r.iteration = it + 1;
+    r.iterations = settings.iterations;
+    r.lr = schedule.at(it);
+    const auto step_start = std::chrono::steady_clock::now();
+    r.loss = accumulate_gradients(model, data, settings, it);
+    if (!std::isfinite(r.loss))
+      throw value_error("train: the loss is " + std::to_string(r.loss) + " at iteration " + std::to_string(r.iteration) +
+                        " (learning rate " + std::to_string(r.lr) +
+                        "); lower the learning rate or lengthen the warm-up, or check the data");
+    r.grad_norm = optimizer.step(model.parameters(), model.gradients(), r.lr);
+    const double step_s = detail::seconds_since(step_start);
+    r.ms = 1e3 * step_s;
+    r.tokens_per_s = step_s > 0 ? tokens / step_s : 0;
+    summary.mean_ms += r.ms / double(settings.iterations);
+    if (r.iteration % settings.eval_interval == 0 || r.iteration == settings.iterations) {
+      r.evaluated = true;
+      r.train_loss = summary.train_loss = evaluate(model, data, split::train, settings);
+      r.val_loss = summary.val_loss = evaluate(model, data, split::validation, settings);
+    }
+    r.elapsed_s = detail::seconds_since(start);
+    observe(std::as_const(r));
+  }
+  summary.seconds = detail::seconds_since(start);
+  return summary;
+}
+
+template <class Model>
+training_summary train(Model& model, const text_dataset& data, const trainer_settings& settings) {
+  return train(model, data, settings, [](const training_record&) {});
+}
+
+}  // namespace wfc
