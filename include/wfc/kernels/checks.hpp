@@ -2,23 +2,31 @@
 // The contract of every kernel, checked once on the host before any backend runs it. Each
 // backend's entry point calls the check of its kernel first, so all backends fail alike.
 #include <string>
+#include <type_traits>
 
 #include "wfc/core/tensor_view.hpp"
 
 namespace wfc::detail {
 
-inline void require(bool ok, const char* op, const std::string& what) {
-  if (!ok) throw shape_error(std::string(op) + ": " + what);
+// `what` is the message, or a callable that makes it: kernels check on every call, so a message
+// is built only when its check fails.
+template <class Message>
+void require(bool ok, const char* op, const Message& what) {
+  if (ok) return;
+  if constexpr (std::is_invocable_v<const Message&>)
+    throw shape_error(std::string(op) + ": " + std::string(what()));
+  else
+    throw shape_error(std::string(op) + ": " + std::string(what));
 }
 
 template <class A, class B>
 void require_same_shape(const char* op, const char* a_name, const A& a, const char* b_name, const B& b) {
   if constexpr (A::rank != B::rank) {
-    require(false, op, std::string(a_name) + " and " + b_name + " differ in rank");
+    require(false, op, [&] { return std::string(a_name) + " and " + b_name + " differ in rank"; });
   } else {
     require(a.extents() == b.extents(), op,
-            std::string(a_name) + " has shape " + to_string(a.extents()) + " but " + b_name +
-                " has shape " + to_string(b.extents()));
+            [&] { return std::string(a_name) + " has shape " + to_string(a.extents()) + " but " + b_name +
+                " has shape " + to_string(b.extents()); });
   }
 }
 
@@ -26,8 +34,8 @@ template <class V>
 void require_extent(const char* op, const char* name, const V& v, std::size_t dim, index_t expected,
                     const char* meaning) {
   require(v.extent(dim) == expected, op,
-          std::string(name) + " has shape " + to_string(v.extents()) + ", but its dimension " +
-              std::to_string(dim) + " must be " + std::to_string(expected) + " (" + meaning + ")");
+          [&] { return std::string(name) + " has shape " + to_string(v.extents()) + ", but its dimension " +
+              std::to_string(dim) + " must be " + std::to_string(expected) + " (" + meaning + ")"; });
 }
 
 template <class C, class A, class B>
@@ -36,12 +44,12 @@ void check_gemm(const char* op, const C& c, const A& a, const B& b) {
   const bool ok = a.extent(r - 2) == c.extent(r - 2) && b.extent(r - 1) == c.extent(r - 1) &&
                   a.extent(r - 1) == b.extent(r - 2);
   require(ok, op,
-          "c has shape " + to_string(c.extents()) + " but a has shape " + to_string(a.extents()) +
-              " and b has shape " + to_string(b.extents()) + " (need a [m, k], b [k, n], c [m, n])");
+          [&] { return "c has shape " + to_string(c.extents()) + " but a has shape " + to_string(a.extents()) +
+              " and b has shape " + to_string(b.extents()) + " (need a [m, k], b [k, n], c [m, n])"; });
   if constexpr (r == 3) {
     require(a.extent(0) == c.extent(0) && b.extent(0) == c.extent(0), op,
-            "batch sizes differ: c " + to_string(c.extents()) + ", a " + to_string(a.extents()) +
-                ", b " + to_string(b.extents()));
+            [&] { return "batch sizes differ: c " + to_string(c.extents()) + ", a " + to_string(a.extents()) +
+                ", b " + to_string(b.extents()); });
   }
 }
 
@@ -52,22 +60,22 @@ void check_layernorm(const char* op, const Y& y, const X& x, const Mean& mean, c
   require_extent(op, "mean", mean, 0, x.extent(0), "one per row of x");
   require_extent(op, "rstd", rstd, 0, x.extent(0), "one per row of x");
   require_extent(op, "gamma", gamma, 0, x.extent(1), "one per column of x");
-  require(x.extent(0) == 0 || x.extent(1) > 0, op, "rows of width 0 (x is " + to_string(x.extents()) + ") have no mean");
+  require(x.extent(0) == 0 || x.extent(1) > 0, op, [&] { return "rows of width 0 (x is " + to_string(x.extents()) + ") have no mean"; });
 }
 
 template <class Y, class X, class M>
 void check_softmax_mask(const char* op, const Y& y, const X& x, const M& mask) {
   require_same_shape(op, "y", y, "x", x);
   require(mask.extent(0) == x.extent(1) && mask.extent(1) == x.extent(2), op,
-          "mask has shape " + to_string(mask.extents()) + " but each batch of x is [" +
-              std::to_string(x.extent(1)) + ", " + std::to_string(x.extent(2)) + "]");
+          [&] { return "mask has shape " + to_string(mask.extents()) + " but each batch of x is [" +
+              std::to_string(x.extent(1)) + ", " + std::to_string(x.extent(2)) + "]"; });
 }
 
 template <class Rows, class Logits>
 void check_row_values(const char* op, const char* name, const Rows& rows, const Logits& logits) {
   require_extent(op, name, rows, 0, logits.extent(0), "one per row of the logits");
   require(logits.extent(0) == 0 || logits.extent(1) > 0, op,
-          "logits of shape " + to_string(logits.extents()) + " have rows but no classes");
+          [&] { return "logits of shape " + to_string(logits.extents()) + " have rows but no classes"; });
 }
 
 // Token ids index rows of a table: every id must lie in [0, rows), or be the ignore index where a

@@ -158,10 +158,11 @@ class gpt {
   tensor_view<const T, 2> extend(const std::vector<token_id>& ids) {
     if (cache_sequences_ == 0) reset_cache(1);
     const index_t steps = check_ids(ids, cache_sequences_, cached_);
-    cache_.resize(cache_sequences_, steps, config_.block, config_, false);
-    run(cache_, ids, cache_sequences_, cached_, true);
+    pass& t = steps == 1 ? decode_ : prefill_;  // two shapes, so alternating never reallocates
+    t.resize(cache_sequences_, steps, config_.block, config_, false);
+    run(t, ids, cache_sequences_, cached_, true);
     cached_ += steps;
-    return cache_.logits.cview();
+    return t.logits.cview();
   }
 
  private:
@@ -290,7 +291,7 @@ class gpt {
   tensor<bool, 2, Backend> causal_;  // [block, block]; each call reads the rows and columns it needs
 
   index_t counted_ = -1;
-  pass train_, cache_;
+  pass train_, prefill_, decode_;  // training; cached prompts; cached single tokens
   index_t cache_sequences_ = 0, cached_ = 0;
   std::vector<buffer<3>> keys_, values_;  // per layer [sequences, block, width]
 };

@@ -88,8 +88,8 @@ struct attention {
     const auto [steps, past] = check(x, c, a.probs);
     for (const auto* buffer : {&g.dprobs, &g.dscores})
       detail::require(buffer->extent(0) == heads * steps && buffer->extent(1) == past + steps, "attention",
-                      "the backward scratch dprobs/dscores has shape " + to_string(buffer->extents()) + ", need [" +
-                          std::to_string(heads * steps) + ", " + std::to_string(past + steps) + "]");
+                      [&] { return "the backward scratch dprobs/dscores has shape " + to_string(buffer->extents()) + ", need [" +
+                          std::to_string(heads * steps) + ", " + std::to_string(past + steps) + "]"; });
     const T scale = T(1 / std::sqrt(double(head_width())));
     fill(be, g.dy, T(0));
     fill(be, g.dqkv, T(0));
@@ -141,19 +141,19 @@ struct attention {
     if (past > 0) {
       for (const auto* segment : {&c.past_keys, &c.past_values})
         detail::require(segment->extent(0) == sequences && segment->extent(1) == past && segment->extent(2) == width,
-                        "attention", "the past keys and values must both be [" + std::to_string(sequences) + ", " +
+                        "attention", [&] { return "the past keys and values must both be [" + std::to_string(sequences) + ", " +
                                          std::to_string(past) + ", " + std::to_string(width) + "], got " +
-                                         to_string(c.past_keys.extents()) + " and " + to_string(c.past_values.extents()));
+                                         to_string(c.past_keys.extents()) + " and " + to_string(c.past_values.extents()); });
     }
     detail::require(c.keep.extent(0) == steps && c.keep.extent(1) == past + steps, "attention",
-                    "the mask has shape " + to_string(c.keep.extents()) + " but sequences have " + std::to_string(steps) +
-                        " steps and " + std::to_string(past) + " past keys");
+                    [&] { return "the mask has shape " + to_string(c.keep.extents()) + " but sequences have " + std::to_string(steps) +
+                        " steps and " + std::to_string(past) + " past keys"; });
     detail::require(c.positions.empty() || c.positions.extent(0) == x.extent(0), "attention",
-                    "rotary positions need one per row of x (" + std::to_string(x.extent(0)) + "), got " +
-                        std::to_string(c.positions.extent(0)));
+                    [&] { return "rotary positions need one per row of x (" + std::to_string(x.extent(0)) + "), got " +
+                        std::to_string(c.positions.extent(0)); });
     detail::require(probs.extent(0) == sequences * heads * steps && probs.extent(1) == past + steps, "attention",
-                    "the probabilities buffer has shape " + to_string(probs.extents()) + ", need [" +
-                        std::to_string(sequences * heads * steps) + ", " + std::to_string(past + steps) + "]");
+                    [&] { return "the probabilities buffer has shape " + to_string(probs.extents()) + ", need [" +
+                        std::to_string(sequences * heads * steps) + ", " + std::to_string(past + steps) + "]"; });
     return {steps, past};
   }
 

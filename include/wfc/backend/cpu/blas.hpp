@@ -81,6 +81,17 @@ template <class T>
 void gemm(cpu, tensor_view<T, 2> c, in_view<T, 2> a, in_view<T, 2> b, detail::same_t<T> alpha = 1,
           detail::same_t<T> beta = 0) {
   detail::check_gemm("gemm", c, a, b);
+  // A few rows (a token at a time when sampling) make Eigen run a single-threaded GEMV that
+  // streams all of b: split c's columns into fixed chunks (the same for any thread count, so
+  // results do not depend on it) and stream b's column blocks on every thread.
+  constexpr index_t few_rows = 4, columns_per_chunk = 64;
+  if (c.extent(0) <= few_rows && c.extent(1) > columns_per_chunk) {
+    const index_t n = c.extent(1), chunks = (n + columns_per_chunk - 1) / columns_per_chunk;
+    return detail::cpu_parallel_for(chunks, c.extent(0) * n * a.extent(1), [&](index_t j) {
+      const index_t j0 = j * columns_per_chunk, j1 = std::min(n, j0 + columns_per_chunk);
+      detail::cpu_gemm<T>(c.slice(1, j0, j1), a, b.slice(1, j0, j1), alpha, beta);
+    });
+  }
   detail::cpu_gemm<T>(c, a, b, alpha, beta);
 }
 

@@ -122,8 +122,8 @@ void kokkos_gemm(const char* label, tensor_view<T, 3> c, tensor_view<const T, 3>
   const F f{c, a, b, alpha, beta, tiles_m, tiles_n, a.stride(2) <= a.stride(1), b.stride(2) <= b.stride(1)};
   Kokkos::TeamPolicy<ES> policy(static_cast<int>(league), Kokkos::AUTO);
   require(F::scratch_bytes() <= std::size_t(policy.scratch_size_max(0)), label,
-          "a GEMM tile needs " + std::to_string(F::scratch_bytes()) + " bytes of team scratch, this device offers " +
-              std::to_string(policy.scratch_size_max(0)));
+          [&] { return "a GEMM tile needs " + std::to_string(F::scratch_bytes()) + " bytes of team scratch, this device offers " +
+              std::to_string(policy.scratch_size_max(0)); });
   policy.set_scratch_size(0, Kokkos::PerTeam(F::scratch_bytes()));
   Kokkos::parallel_for(label, policy, f);
 }

@@ -20,11 +20,11 @@ void check_rotary(const char* op, const X& x, tensor_view<const token_id, 1> pos
     throw config_error(std::string(op) + ": head_width must be positive and even (feature i turns with i + head_width/2), got " +
                        std::to_string(head_width));
   require(x.extent(1) % head_width == 0, op,
-          "x has shape " + to_string(x.extents()) + ", whose " + std::to_string(x.extent(1)) +
-              " columns are not a whole number of heads of width " + std::to_string(head_width));
+          [&] { return "x has shape " + to_string(x.extents()) + ", whose " + std::to_string(x.extent(1)) +
+              " columns are not a whole number of heads of width " + std::to_string(head_width); });
   require(positions.extent(0) == x.extent(0), op,
-          "positions has shape " + to_string(positions.extents()) + " but x has shape " + to_string(x.extents()) +
-              " (need one position per row of x)");
+          [&] { return "positions has shape " + to_string(positions.extents()) + " but x has shape " + to_string(x.extents()) +
+              " (need one position per row of x)"; });
   if (!(base > 0) || !std::isfinite(base))
     throw config_error(std::string(op) + ": base must be positive and finite, got " + std::to_string(base));
 }
