@@ -254,9 +254,9 @@ class gpt {
     const Backend be{};
     const index_t steps = t.steps, n = sequences * steps, d = config_.width;
     t.ids.copy_from_host(ids);
-    std::vector<token_id> positions(static_cast<std::size_t>(n));
-    for (index_t i = 0; i < n; ++i) positions[std::size_t(i)] = token_id(past + i % steps);
-    t.positions.copy_from_host(positions);
+    host_positions_.resize(static_cast<std::size_t>(n));  // reused: no allocation per sampled token
+    for (index_t i = 0; i < n; ++i) host_positions_[std::size_t(i)] = token_id(past + i % steps);
+    t.positions.copy_from_host(host_positions_);
     const auto p = params_.cview();
     wte_.forward(be, t.stream[0].view(), t.ids.cview(), p);
     if constexpr (!Positions::rotary) {
@@ -291,6 +291,7 @@ class gpt {
   tensor<bool, 2, Backend> causal_;  // [block, block]; each call reads the rows and columns it needs
 
   index_t counted_ = -1;
+  std::vector<token_id> host_positions_;
   pass train_, prefill_, decode_;  // training; cached prompts; cached single tokens
   index_t cache_sequences_ = 0, cached_ = 0;
   std::vector<buffer<3>> keys_, values_;  // per layer [sequences, block, width]

@@ -6,12 +6,18 @@
 namespace wfc::detail::kokkos_math {
 
 #if KOKKOS_VERSION >= 30700
+using Kokkos::cos;
 using Kokkos::exp;
 using Kokkos::log;
+using Kokkos::pow;
+using Kokkos::sin;
 using Kokkos::sqrt;
 #else
+using Kokkos::Experimental::cos;
 using Kokkos::Experimental::exp;
 using Kokkos::Experimental::log;
+using Kokkos::Experimental::pow;
+using Kokkos::Experimental::sin;
 using Kokkos::Experimental::sqrt;
 #endif
 

@@ -10,18 +10,6 @@ namespace wfc {
 
 namespace detail {
 
-namespace kokkos_math {
-#if KOKKOS_VERSION >= 30700
-using Kokkos::cos;
-using Kokkos::pow;
-using Kokkos::sin;
-#else
-using Kokkos::Experimental::cos;
-using Kokkos::Experimental::pow;
-using Kokkos::Experimental::sin;
-#endif
-}  // namespace kokkos_math
-
 template <class T>
 struct kokkos_rotary_embedding {
   tensor_view<T, 2> x;
