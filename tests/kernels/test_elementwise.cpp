@@ -77,6 +77,20 @@ TEMPLATE_LIST_TEST_CASE("add_bias and gelu forward/backward match the reference"
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("gelu_backward with beta = 0 overwrites dx without reading it", "[kernels][elementwise]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  const index_t rows = 7, cols = 37;
+  const auto xv = rounded<T>(random_values(rows * cols, 25, -6, 6)), dyv = rounded<T>(random_values(rows * cols, 26));
+  auto x = make_tensor<T, B>(shape<2>{{rows, cols}}, xv), dy = make_tensor<T, B>(shape<2>{{rows, cols}}, dyv);
+  auto dx = make_tensor<T, B>(shape<2>{{rows, cols}}, std::vector<double>(std::size_t(rows * cols), std::nan("")));
+  auto rx = make_tensor<double, reference>(shape<2>{{rows, cols}}, xv), rdy = make_tensor<double, reference>(shape<2>{{rows, cols}}, dyv);
+  tensor<double, 2, reference> rdx(shape<2>{{rows, cols}});
+  gelu_backward(B{}, dx.view(), dy.cview(), x.cview(), T(0));
+  gelu_backward(reference{}, rdx.view(), rdy.cview(), rx.cview());
+  require_close<T>(values_of(dx), values_of(rdx), 4);
+}
+
 TEMPLATE_LIST_TEST_CASE("element-wise kernels reject mismatched shapes", "[kernels][elementwise][errors]", backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;

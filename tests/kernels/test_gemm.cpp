@@ -2,6 +2,10 @@
 // operand layout (dense, padded, transposed), alpha/beta, and shape errors.
 #include "support/testing.hpp"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 using namespace wfc;
 using namespace wfc::testing;
 
@@ -116,6 +120,57 @@ TEMPLATE_LIST_TEST_CASE("batched gemm matches per-batch reference gemm, with per
     }
   }
 }
+
+TEMPLATE_LIST_TEST_CASE("batched gemm over two batch dimensions matches the rank-3 one on each slice", "[kernels][gemm]",
+                        backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  // Attention's layout: [sequences·steps, heads·dh] buffers seen as [sequences, heads, steps, dh].
+  const index_t seqs = 3, heads = 2, steps = 9, dh = 4;
+  const auto qv = rounded<T>(random_values(seqs * steps * heads * dh, 12)), kv = rounded<T>(random_values(seqs * steps * heads * dh, 13));
+  auto q = make_tensor<T, B>(shape<2>{{seqs * steps, heads * dh}}, qv), k = make_tensor<T, B>(shape<2>{{seqs * steps, heads * dh}}, kv);
+  const shape<4> ext{{seqs, heads, steps, dh}}, str{{steps * heads * dh, dh, heads * dh, 1}};
+  tensor_view<const T, 4> q4(q.data(), ext, str), k4(k.data(), ext, str);
+  tensor<T, 4, B> s4(shape<4>{{seqs, heads, steps, steps}});
+  batched_gemm(B{}, s4.view(), q4, transpose(k4), T(0.5));
+  tensor<T, 3, B> s3(shape<3>{{heads, steps, steps}});
+  const auto all = values_of(s4);
+  for (index_t s = 0; s < seqs; ++s) {
+    batched_gemm(B{}, s3.view(), q4[s], transpose(k4[s]), T(0.5));
+    const std::vector<double> slice(all.begin() + s * heads * steps * steps, all.begin() + (s + 1) * heads * steps * steps);
+    REQUIRE(slice == values_of(s3));
+  }
+  tensor<T, 4, B> bad(shape<4>{{seqs, heads + 1, steps, steps}});
+  REQUIRE_THROWS_AS(batched_gemm(B{}, bad.view(), q4, transpose(k4)), shape_error);
+}
+
+#if defined(WFC_HAVE_CPU) && defined(_OPENMP)
+TEST_CASE("cpu gemm gives bit-identical results for any thread count", "[kernels][gemm][cpu]") {
+  // Shapes that split c by rows and by columns, a depth of several packed blocks, transposed
+  // operands, partial edge tiles and beta = 1.
+  const index_t shapes[][3] = {{301, 67, 129}, {37, 290, 600}, {130, 515, 70}};
+  for (const auto& s : shapes)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const index_t m = s[0], n = s[1], k = s[2];
+        CAPTURE(m, n, k, ta, tb);
+        auto a = make_tensor<float, cpu>(ta ? shape<2>{{k, m}} : shape<2>{{m, k}}, random_values(m * k, 14));
+        auto b = make_tensor<float, cpu>(tb ? shape<2>{{n, k}} : shape<2>{{k, n}}, random_values(k * n, 15));
+        const auto cv = random_values(m * n, 16);
+        auto run = [&](int threads) {
+          omp_set_num_threads(threads);
+          auto c = make_tensor<float, cpu>(shape<2>{{m, n}}, cv);
+          gemm(cpu{}, c.view(), ta ? transpose(a.cview()) : a.cview(), tb ? transpose(b.cview()) : b.cview(), 0.5f, 1.f);
+          return c.to_host();
+        };
+        const int threads = omp_get_max_threads();
+        const auto one = run(1), two = run(std::max(2, threads)), three = run(3);
+        omp_set_num_threads(threads);
+        REQUIRE(one == two);
+        REQUIRE(one == three);
+      }
+}
+#endif
 
 TEMPLATE_LIST_TEST_CASE("gemm rejects mismatched shapes with both shapes in the message", "[kernels][gemm][errors]",
                         backend_configs) {

@@ -70,6 +70,45 @@ TEMPLATE_LIST_TEST_CASE("softmax forward/backward match the reference, with and 
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("a keep-mask softmax ignores x at masked keys, for banded and holed masks", "[kernels][softmax]",
+                        backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  const index_t batch = 3, rows = 21, cols = 37;
+  // Row r keeps a band [r − 9, r] with a hole every 7th key, or nothing (row 5): spans that start
+  // late, end early and have gaps inside. Masked keys hold inf and NaN.
+  std::vector<double> keepv, xv = random_values(batch * rows * cols, 45, -8, 8);
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) keepv.push_back(r != 5 && c <= r + 3 && c + 9 >= r && c % 7 != 3 ? 1.0 : 0.0);
+  for (std::size_t i = 0; i < xv.size(); ++i)
+    if (!keepv[i % keepv.size()]) xv[i] = i % 2 ? std::numeric_limits<double>::infinity() : std::nan("");
+  tensor<bool, 2, B> keep(shape<2>{{rows, cols}}, keepv);
+  tensor<bool, 2, reference> rkeep(shape<2>{{rows, cols}}, keepv);
+  auto x = make_tensor<T, B>(shape<3>{{batch, rows, cols}}, rounded<T>(xv));
+  auto rx = make_tensor<double, reference>(shape<3>{{batch, rows, cols}}, rounded<T>(xv));
+  tensor<T, 3, B> y(shape<3>{{batch, rows, cols}});
+  tensor<double, 3, reference> ry(shape<3>{{batch, rows, cols}});
+  softmax_forward(B{}, y.view(), x.cview(), keep.cview());
+  softmax_forward(reference{}, ry.view(), rx.cview(), rkeep.cview());
+  const auto got = values_of(y);
+  for (double v : got) REQUIRE(std::isfinite(v));
+  require_close<T>(got, values_of(ry), 4);
+}
+
+TEMPLATE_LIST_TEST_CASE("softmax_backward with beta = 0 overwrites dx without reading it", "[kernels][softmax]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  const index_t batch = 2, rows = 5, cols = 19;
+  const auto yv = rounded<T>(random_values(batch * rows * cols, 46, 0, 1)), dyv = rounded<T>(random_values(batch * rows * cols, 47));
+  auto y = make_tensor<T, B>(shape<3>{{batch, rows, cols}}, yv), dy = make_tensor<T, B>(shape<3>{{batch, rows, cols}}, dyv);
+  auto dx = make_tensor<T, B>(shape<3>{{batch, rows, cols}}, std::vector<double>(std::size_t(batch * rows * cols), std::nan("")));
+  auto ry = make_tensor<double, reference>(shape<3>{{batch, rows, cols}}, yv), rdy = make_tensor<double, reference>(shape<3>{{batch, rows, cols}}, dyv);
+  tensor<double, 3, reference> rdx(shape<3>{{batch, rows, cols}});  // zeros: accumulating into 0 is overwriting
+  softmax_backward(B{}, dx.view(), dy.cview(), y.cview(), T(0));
+  softmax_backward(reference{}, rdx.view(), rdy.cview(), ry.cview());
+  require_close<T>(values_of(dx), values_of(rdx), 8);
+}
+
 TEMPLATE_LIST_TEST_CASE("a fully masked softmax row is zeros, and rows of probabilities sum to one", "[kernels][softmax]",
                         backend_configs) {
   using B = typename TestType::backend;

@@ -3,6 +3,10 @@
 #include "support/gradients.hpp"
 #include "wfc/model/gpt.hpp"
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 using namespace wfc;
 using namespace wfc::testing;
 
@@ -59,6 +63,39 @@ TEMPLATE_LIST_TEST_CASE("gpt: every backend computes the reference's loss and gr
   check(learned_positions{});
   check(rotary_positions{});
 }
+
+#if defined(WFC_HAVE_CPU) && defined(_OPENMP)
+TEST_CASE("cpu gpt: loss and gradients are bit-identical for any thread count", "[model][gpt][cpu]") {
+  // Large enough that every kernel (GEMMs, attention, row kernels, reductions) runs threaded.
+  gpt_config c;
+  c.vocab = 29;
+  c.block = 32;
+  c.width = 64;
+  c.heads = 4;
+  c.layers = 2;
+  const index_t sequences = 8;
+  std::vector<token_id> x, y;
+  for (index_t i = 0; i < sequences * c.block; ++i) {
+    x.push_back(token_id((i * 7) % c.vocab));
+    y.push_back(i % 11 == 3 ? ignore_index : token_id((i * 5 + 1) % c.vocab));
+  }
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    gpt<float, cpu> model(c);
+    model.initialise(5);
+    model.zero_grad();
+    const float loss = model.forward(x, y, sequences);
+    model.backward();
+    std::vector<float> out(model.gradients().data(), model.gradients().data() + model.gradients().size());
+    out.push_back(loss);
+    return out;
+  };
+  const int threads = omp_get_max_threads();
+  const auto one = run(1), two = run(std::max(2, threads));
+  omp_set_num_threads(threads);
+  REQUIRE(one == two);
+}
+#endif
 
 TEST_CASE("gpt rejects impossible configurations and bad batches", "[model][gpt]") {
   gpt_config c = tiny();

@@ -190,8 +190,8 @@ auto attention_run(const nn::attention& attn, index_t sequences, index_t steps, 
     const index_t cols = past + steps;
     tensor<T, 2, B> out(shape<2>{{n, w}}), dx(shape<2>{{n, w}});
     tensor<T, 2, B> qkv(shape<2>{{n, 3 * w}}), probs(shape<2>{{sequences * h * steps, cols}}), y(shape<2>{{n, w}});
-    tensor<T, 2, B> dqkv(shape<2>{{n, 3 * w}}), dy_heads(shape<2>{{n, w}}), dprobs(shape<2>{{h * steps, cols}}),
-        dscores(shape<2>{{h * steps, cols}});
+    tensor<T, 2, B> dqkv(shape<2>{{n, 3 * w}}), dy_heads(shape<2>{{n, w}}), dprobs(shape<2>{{sequences * h * steps, cols}}),
+        dscores(shape<2>{{sequences * h * steps, cols}});
     attn.forward(be, out.view(), {qkv.view(), probs.view(), y.view()}, xt.cview(), c, f.params.cview());
     attn.backward(be, dx.view(), f.grads.view(), {dqkv.view(), dy_heads.view(), dprobs.view(), dscores.view()}, dyt.cview(),
                   xt.cview(), {qkv.cview(), probs.cview(), y.cview()}, c, f.params.cview(), {dkeys.view(), dvalues.view()});
@@ -330,8 +330,8 @@ TEMPLATE_LIST_TEST_CASE("transformer block: pre-LayerNorm residual block, its gr
     auto out = m(n, width), dx = m(n, width), ln1 = m(n, width), mid = m(n, width), ln2 = m(n, width);
     auto m1 = v(n), r1 = v(n), m2 = v(n), r2 = v(n);
     auto qkv = m(n, 3 * width), probs = m(sequences * heads * steps, steps), y = m(n, width), pre = m(n, hidden), post = m(n, hidden);
-    auto d_mid = m(n, width), d_norm = m(n, width), dqkv = m(n, 3 * width), dyh = m(n, width), dp = m(heads * steps, steps),
-         ds = m(heads * steps, steps), s1 = m(n, hidden), s2 = m(n, hidden);
+    auto d_mid = m(n, width), d_norm = m(n, width), dqkv = m(n, 3 * width), dyh = m(n, width), dp = m(sequences * heads * steps, steps),
+         ds = m(sequences * heads * steps, steps), s1 = m(n, hidden), s2 = m(n, hidden);
     const typename nn::transformer_block::activations<T> a{
         ln1.view(), mid.view(), ln2.view(), m1.view(), r1.view(), m2.view(), r2.view(), {qkv.view(), probs.view(), y.view()},
         {pre.view(), post.view()}};

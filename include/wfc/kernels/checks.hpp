@@ -46,8 +46,11 @@ void check_gemm(const char* op, const C& c, const A& a, const B& b) {
   require(ok, op,
           [&] { return "c has shape " + to_string(c.extents()) + " but a has shape " + to_string(a.extents()) +
               " and b has shape " + to_string(b.extents()) + " (need a [m, k], b [k, n], c [m, n])"; });
-  if constexpr (r == 3) {
-    require(a.extent(0) == c.extent(0) && b.extent(0) == c.extent(0), op,
+  bool batches_match = true;
+  for (std::size_t d = 0; d + 2 < r; ++d)
+    batches_match = batches_match && a.extent(d) == c.extent(d) && b.extent(d) == c.extent(d);
+  if constexpr (r >= 3) {
+    require(batches_match, op,
             [&] { return "batch sizes differ: c " + to_string(c.extents()) + ", a " + to_string(a.extents()) +
                 ", b " + to_string(b.extents()); });
   }

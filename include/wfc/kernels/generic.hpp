@@ -50,8 +50,8 @@ void softmax_forward(B be, tensor_view<T, 2> y, in_view<T, 2> x, tensor_view<Mas
   softmax_forward(be, as_batch(y), as_batch(x), as_const(mask));
 }
 template <class B, class T>
-void softmax_backward(B be, tensor_view<T, 2> dx, in_view<T, 2> dy, in_view<T, 2> y) {
-  softmax_backward(be, as_batch(dx), as_batch(dy), as_batch(y));
+void softmax_backward(B be, tensor_view<T, 2> dx, in_view<T, 2> dy, in_view<T, 2> y, detail::same_t<T> beta = 1) {
+  softmax_backward(be, as_batch(dx), as_batch(dy), as_batch(y), beta);
 }
 
 }  // namespace wfc

@@ -180,9 +180,9 @@ class gpt {
   };
   struct scratch_storage {
     buffer<2> d_mid, d_norm, dqkv, dy, dprobs, dscores, s1, s2;
-    scratch_storage(index_t n, index_t steps, const gpt_config& c)
-        : d_mid(n, c.width), d_norm(n, c.width), dqkv(n, 3 * c.width), dy(n, c.width), dprobs(c.heads * steps, steps),
-          dscores(c.heads * steps, steps), s1(n, 4 * c.width), s2(n, 4 * c.width) {}
+    scratch_storage(index_t n, index_t sequences, index_t steps, const gpt_config& c)
+        : d_mid(n, c.width), d_norm(n, c.width), dqkv(n, 3 * c.width), dy(n, c.width), dprobs(sequences * c.heads * steps, steps),
+          dscores(sequences * c.heads * steps, steps), s1(n, 4 * c.width), s2(n, 4 * c.width) {}
     typename nn::transformer_block::scratch<T> view() {
       return {d_mid.view(), d_norm.view(), {dqkv.view(), dy.view(), dprobs.view(), dscores.view()}, {s1.view(), s2.view()}};
     }
@@ -196,7 +196,7 @@ class gpt {
     buffer<1> final_mean, final_rstd, loss_rows, dloss;
     std::vector<buffer<2>> stream, dstream;  // the residual stream entering each block (and leaving the last)
     std::vector<block_storage> acts;
-    scratch_storage scratch{0, 0, gpt_config{}};
+    scratch_storage scratch{0, 0, 0, gpt_config{}};
 
     void resize(index_t s, index_t t, index_t keys, const gpt_config& c, bool training) {
       if (s == sequences && t == steps) return;
@@ -216,7 +216,7 @@ class gpt {
       logits = buffer<2>(n, c.vocab);
       if (!training) return;
       targets = ids_buffer(n);
-      scratch = scratch_storage(n, t, c);
+      scratch = scratch_storage(n, s, t, c);
       dlogits = buffer<2>(n, c.vocab);
       dfinal = buffer<2>(n, d);
       loss_rows = buffer<1>(n);

@@ -51,76 +51,72 @@ struct attention {
   struct activations {
     tensor_view<T, 2> qkv, probs, y;
   };
-  // Overwritten by backward: dqkv [N, 3·width], dy [N, width], dprobs and dscores [heads·T, P + T].
+  // Overwritten by backward: dqkv [N, 3·width], dy [N, width], dprobs and dscores [sequences·heads·T, P + T].
   template <class T>
   struct scratch {
     tensor_view<T, 2> dqkv, dy, dprobs, dscores;
   };
 
-  // out [N, width] for x [N, width].
+  // out [N, width] for x [N, width]. Every (sequence, head) pair at once: a handful of kernel calls
+  // whatever the batch.
   template <class B, class T>
   void forward(B be, tensor_view<T, 2> out, activations<T> a, in_view<T, 2> x, const attention_context<T>& c,
                in_view<T, 1> params) const {
     const auto [steps, past] = check(x, c, a.probs);
+    const index_t S = c.sequences;
     const T scale = T(1 / std::sqrt(double(head_width())));
     qkv.forward(be, a.qkv, x, params);
     if (!c.positions.empty()) rotate(be, a.qkv, c.positions, false);
     const auto qkv_in = as_const(a.qkv);
-    for (index_t s = 0; s < c.sequences; ++s) {
-      const auto probs = probs_of(a.probs, s, steps, past), q = head_view(qkv_in, s, steps, 0);
-      const auto scores_self = probs.slice(2, past, past + steps), scores_past = probs.slice(2, 0, past);
-      batched_gemm(be, scores_self, q, transpose(head_view(qkv_in, s, steps, 1)), scale);
-      if (past > 0) batched_gemm(be, scores_past, q, transpose(past_view(c.past_keys, s)), scale);
-      softmax_forward(be, probs, as_const(probs), c.keep);
-      const auto y = head_view(a.y, s, steps, 0);
-      batched_gemm(be, y, as_const(scores_self), head_view(qkv_in, s, steps, 2));
-      if (past > 0) batched_gemm(be, y, as_const(scores_past), past_view(c.past_values, s), T(1), T(1));
-    }
+    const auto probs = pairs_of(a.probs, S, steps, past), q = heads_of(qkv_in, S, steps, 0);
+    const auto scores_self = probs.slice(3, past, past + steps), scores_past = probs.slice(3, 0, past);
+    batched_gemm(be, scores_self, q, transpose(heads_of(qkv_in, S, steps, 1)), scale);
+    if (past > 0) batched_gemm(be, scores_past, q, transpose(past_heads(c.past_keys)), scale);
+    softmax_forward(be, batch_of(probs), as_const(batch_of(probs)), c.keep);
+    const auto y = heads_of(a.y, S, steps, 0);
+    batched_gemm(be, y, as_const(scores_self), heads_of(qkv_in, S, steps, 2));
+    if (past > 0) batched_gemm(be, y, as_const(scores_past), past_heads(c.past_values), T(1), T(1));
     proj.forward(be, out, as_const(a.y), params);
   }
 
-  // dx += ∂L/∂x (unless dx is empty), grads += ∂L/∂params, and the past segment's gradients
-  // into dpast where given.
+  // dx = ∂L/∂x + dx_beta·dx (unless dx is empty: 1 accumulates, 0 overwrites), grads += ∂L/∂params,
+  // and the past segment's gradients accumulate into dpast where given.
   template <class B, class T>
   void backward(B be, tensor_view<T, 2> dx, tensor_view<T, 1> grads, scratch<T> g, in_view<T, 2> dout, in_view<T, 2> x,
                 activations<const T> a, const attention_context<T>& c, in_view<T, 1> params,
-                past_gradients<T> dpast = {}) const {
+                past_gradients<T> dpast = {}, detail::same_t<T> dx_beta = 1) const {
     const auto [steps, past] = check(x, c, a.probs);
+    const index_t S = c.sequences;
     for (const auto* buffer : {&g.dprobs, &g.dscores})
-      detail::require(buffer->extent(0) == heads * steps && buffer->extent(1) == past + steps, "attention",
+      detail::require(buffer->extent(0) == S * heads * steps && buffer->extent(1) == past + steps, "attention",
                       [&] { return "the backward scratch dprobs/dscores has shape " + to_string(buffer->extents()) + ", need [" +
-                          std::to_string(heads * steps) + ", " + std::to_string(past + steps) + "]"; });
+                          std::to_string(S * heads * steps) + ", " + std::to_string(past + steps) + "]"; });
     const T scale = T(1 / std::sqrt(double(head_width())));
-    fill(be, g.dy, T(0));
-    fill(be, g.dqkv, T(0));
-    proj.backward(be, g.dy, grads, dout, a.y, params);
-    const auto dprobs = probs_of(g.dprobs, 0, steps, past), dscores = probs_of(g.dscores, 0, steps, past);
-    const auto dscores_self = as_const(dscores.slice(2, past, past + steps)), dscores_past = as_const(dscores.slice(2, 0, past));
-    for (index_t s = 0; s < c.sequences; ++s) {
-      const auto probs = probs_of(a.probs, s, steps, past);
-      const auto q = head_view(a.qkv, s, steps, 0), k = head_view(a.qkv, s, steps, 1), v = head_view(a.qkv, s, steps, 2);
-      const auto dy = head_view(as_const(g.dy), s, steps, 0);
-      const auto dq = head_view(g.dqkv, s, steps, 0), dk = head_view(g.dqkv, s, steps, 1), dv = head_view(g.dqkv, s, steps, 2);
-      // dP = dY·Vᵀ, dV += Pᵀ·dY, on each segment
-      batched_gemm(be, dprobs.slice(2, past, past + steps), dy, transpose(v));
-      batched_gemm(be, dv, transpose(probs.slice(2, past, past + steps)), dy, T(1), T(1));
-      if (past > 0) {
-        batched_gemm(be, dprobs.slice(2, 0, past), dy, transpose(past_view(c.past_values, s)));
-        if (!dpast.values.empty())
-          batched_gemm(be, past_view(dpast.values, s), transpose(probs.slice(2, 0, past)), dy, T(1), T(1));
-      }
-      fill(be, g.dscores, T(0));
-      softmax_backward(be, dscores, as_const(dprobs), probs);
-      // dQ += s·dS·K, dK += s·dSᵀ·Q, on each segment
-      batched_gemm(be, dq, dscores_self, k, scale, T(1));
-      batched_gemm(be, dk, transpose(dscores_self), q, scale, T(1));
-      if (past > 0) {
-        batched_gemm(be, dq, dscores_past, past_view(c.past_keys, s), scale, T(1));
-        if (!dpast.keys.empty()) batched_gemm(be, past_view(dpast.keys, s), transpose(dscores_past), q, scale, T(1));
-      }
+    proj.backward(be, g.dy, grads, dout, a.y, params, T(0));  // overwrites dy
+    const auto probs = pairs_of(a.probs, S, steps, past), dprobs = pairs_of(g.dprobs, S, steps, past),
+               dscores = pairs_of(g.dscores, S, steps, past);
+    const auto q = heads_of(a.qkv, S, steps, 0), k = heads_of(a.qkv, S, steps, 1), v = heads_of(a.qkv, S, steps, 2);
+    const auto dy = heads_of(as_const(g.dy), S, steps, 0);
+    const auto dq = heads_of(g.dqkv, S, steps, 0), dk = heads_of(g.dqkv, S, steps, 1), dv = heads_of(g.dqkv, S, steps, 2);
+    // The self segment's products write each block of dq, dk, dv once (beta = 0, no fill); the
+    // past segment's add to them.
+    batched_gemm(be, dprobs.slice(3, past, past + steps), dy, transpose(v));  // dP = dY·Vᵀ
+    batched_gemm(be, dv, transpose(probs.slice(3, past, past + steps)), dy);  // dV = Pᵀ·dY
+    if (past > 0) {
+      batched_gemm(be, dprobs.slice(3, 0, past), dy, transpose(past_heads(c.past_values)));
+      if (!dpast.values.empty())
+        batched_gemm(be, past_heads(dpast.values), transpose(probs.slice(3, 0, past)), dy, T(1), T(1));
+    }
+    softmax_backward(be, batch_of(dscores), as_const(batch_of(dprobs)), batch_of(probs), T(0));  // dS (overwritten)
+    const auto dscores_self = as_const(dscores.slice(3, past, past + steps)), dscores_past = as_const(dscores.slice(3, 0, past));
+    batched_gemm(be, dq, dscores_self, k, scale);             // dQ = s·dS·K
+    batched_gemm(be, dk, transpose(dscores_self), q, scale);  // dK = s·dSᵀ·Q
+    if (past > 0) {
+      batched_gemm(be, dq, dscores_past, past_heads(c.past_keys), scale, T(1));
+      if (!dpast.keys.empty()) batched_gemm(be, past_heads(dpast.keys), transpose(dscores_past), q, scale, T(1));
     }
     if (!c.positions.empty()) rotate(be, g.dqkv, c.positions, true);  // the rotation's transpose
-    qkv.backward(be, dx, grads, as_const(g.dqkv), x, params);
+    qkv.backward(be, dx, grads, as_const(g.dqkv), x, params, dx_beta);
   }
 
  private:
@@ -164,26 +160,34 @@ struct attention {
       rotary_embedding(be, buffer.slice(1, part * width, (part + 1) * width), positions, head_width(), rotary_base, inverse);
   }
 
-  // Part `which` (0 = q, 1 = k, 2 = v; for [N, width] buffers only 0) of sequence s, as [heads, T, dh].
+  // Part `which` (0 = q, 1 = k, 2 = v; for [N, width] buffers only 0) of every sequence, as
+  // [sequences, heads, T, dh].
   template <class T>
-  tensor_view<T, 3> head_view(tensor_view<T, 2> buffer, index_t s, index_t steps, index_t which) const {
+  tensor_view<T, 4> heads_of(tensor_view<T, 2> buffer, index_t sequences, index_t steps, index_t which) const {
     const index_t dh = head_width();
-    return {row_data(buffer, s * steps) + which * width, shape<3>{{heads, steps, dh}},
-            shape<3>{{dh, buffer.stride(0), buffer.stride(1)}}};
+    return {buffer.data() + which * width * buffer.stride(1), shape<4>{{sequences, heads, steps, dh}},
+            shape<4>{{steps * buffer.stride(0), dh * buffer.stride(1), buffer.stride(0), buffer.stride(1)}}};
   }
-  // Sequence s of a [sequences, P, width] segment, as [heads, P, dh].
+  // A [sequences, P, width] segment as [sequences, heads, P, dh].
   template <class T>
-  tensor_view<T, 3> past_view(tensor_view<T, 3> segment, index_t s) const {
+  tensor_view<T, 4> past_heads(tensor_view<T, 3> segment) const {
     const index_t dh = head_width();
-    return {segment.data() + s * segment.stride(0), shape<3>{{heads, segment.extent(1), dh}},
-            shape<3>{{dh * segment.stride(2), segment.stride(1), segment.stride(2)}}};
+    return {segment.data(), shape<4>{{segment.extent(0), heads, segment.extent(1), dh}},
+            shape<4>{{segment.stride(0), dh * segment.stride(2), segment.stride(1), segment.stride(2)}}};
   }
-  // Sequence s's probabilities as [heads, T, P + T] (rows may be padded: a cache's probabilities
-  // are a column slice of a buffer as wide as the cache).
+  // [sequences·heads·T, P + T] probabilities (or their gradients) as [sequences, heads, T, P + T]
+  // (rows may be padded: a cache's probabilities are a column slice of a buffer as wide as the cache).
   template <class T>
-  tensor_view<T, 3> probs_of(tensor_view<T, 2> probs, index_t s, index_t steps, index_t past) const {
-    const auto rows = probs.slice(0, s * heads * steps, (s + 1) * heads * steps);
-    return {rows.data(), shape<3>{{heads, steps, past + steps}}, shape<3>{{steps * rows.stride(0), rows.stride(0), rows.stride(1)}}};
+  tensor_view<T, 4> pairs_of(tensor_view<T, 2> probs, index_t sequences, index_t steps, index_t past) const {
+    const index_t rs = probs.stride(0);
+    return {probs.data(), shape<4>{{sequences, heads, steps, past + steps}},
+            shape<4>{{heads * steps * rs, steps * rs, rs, probs.stride(1)}}};
+  }
+  // The same as one batch of [T, P + T] matrices, for the row kernels.
+  template <class T>
+  static tensor_view<T, 3> batch_of(tensor_view<T, 4> p) {
+    return {p.data(), shape<3>{{p.extent(0) * p.extent(1), p.extent(2), p.extent(3)}},
+            shape<3>{{p.stride(1), p.stride(2), p.stride(3)}}};
   }
 };
 

@@ -58,13 +58,11 @@ struct transformer_block {
                 const activations<T>& a, const attention_context<T>& c, in_view<T, 1> params,
                 past_gradients<T> dpast = {}) const {
     copy(be, s.d_mid, dout);
-    fill(be, s.d_norm, T(0));
-    ff.backward(be, s.d_norm, grads, s.ff, dout, as_const(a.ln2_out), constant(a.ff), params);
+    ff.backward(be, s.d_norm, grads, s.ff, dout, as_const(a.ln2_out), constant(a.ff), params, T(0));  // overwrites d_norm
     ln2.backward(be, s.d_mid, grads, as_const(s.d_norm), as_const(a.mid), as_const(a.ln2_mean), as_const(a.ln2_rstd), params);
     axpy(be, dx, T(1), as_const(s.d_mid));
-    fill(be, s.d_norm, T(0));
     attn.backward(be, s.d_norm, grads, s.attn, as_const(s.d_mid), as_const(a.ln1_out),
-                  attention::activations<const T>{a.attn.qkv, a.attn.probs, a.attn.y}, c, params, dpast);
+                  attention::activations<const T>{a.attn.qkv, a.attn.probs, a.attn.y}, c, params, dpast, T(0));  // overwrites d_norm
     ln1.backward(be, dx, grads, as_const(s.d_norm), x, as_const(a.ln1_mean), as_const(a.ln1_rstd), params);
   }
 

@@ -29,13 +29,14 @@ struct linear {
     if (has_bias) add_bias(be, y, bias(params));
   }
 
-  // dW += xᵀ·dy, db += Σ_rows dy, and dx += dy·Wᵀ unless dx is empty (an input that needs none).
+  // dW += xᵀ·dy, db += Σ_rows dy, and dx = dy·Wᵀ + dx_beta·dx unless dx is empty (an input that
+  // needs none): dx_beta 1 accumulates, 0 overwrites (dx's old values are then not read).
   template <class B, class T>
   void backward(B be, tensor_view<T, 2> dx, tensor_view<T, 1> grads, in_view<T, 2> dy, in_view<T, 2> x,
-                in_view<T, 1> params) const {
+                in_view<T, 1> params, detail::same_t<T> dx_beta = 1) const {
     gemm(be, weight(grads), transpose(x), dy, T(1), T(1));
     if (has_bias) sum_rows(be, bias(grads), dy);
-    if (!dx.empty()) gemm(be, dx, dy, transpose(weight(params)), T(1), T(1));
+    if (!dx.empty()) gemm(be, dx, dy, transpose(weight(params)), T(1), dx_beta);
   }
 };
 

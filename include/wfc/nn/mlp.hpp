@@ -26,16 +26,15 @@ struct mlp {
     down.forward(be, y, as_const(a.post), params);
   }
 
-  // dx += ∂L/∂x (unless dx is empty), grads += ∂L/∂params. The two scratch buffers ([N, hidden],
-  // overwritten) hold the gradients of the hidden layer after and before GELU.
+  // dx = ∂L/∂x + dx_beta·dx (unless dx is empty: 1 accumulates, 0 overwrites), grads += ∂L/∂params.
+  // The two scratch buffers ([N, hidden], overwritten) hold the gradients of the hidden layer after
+  // and before GELU.
   template <class B, class T>
   void backward(B be, tensor_view<T, 2> dx, tensor_view<T, 1> grads, activations<T> scratch, in_view<T, 2> dy,
-                in_view<T, 2> x, activations<const T> a, in_view<T, 1> params) const {
-    fill(be, scratch.post, T(0));
-    fill(be, scratch.pre, T(0));
-    down.backward(be, scratch.post, grads, dy, a.post, params);
-    gelu_backward(be, scratch.pre, as_const(scratch.post), a.pre);
-    up.backward(be, dx, grads, as_const(scratch.pre), x, params);
+                in_view<T, 2> x, activations<const T> a, in_view<T, 1> params, detail::same_t<T> dx_beta = 1) const {
+    down.backward(be, scratch.post, grads, dy, a.post, params, T(0));
+    gelu_backward(be, scratch.pre, as_const(scratch.post), a.pre, T(0));  // overwrites pre
+    up.backward(be, dx, grads, as_const(scratch.pre), x, params, dx_beta);
   }
 };
 

@@ -1,9 +1,10 @@
 #pragma once
-// GEMM through Eigen, mapped straight onto our buffers (no copies). A view whose last dimension
-// has stride 1 maps row-major, one whose first has stride 1 (a transposed view) maps col-major;
-// anything else maps with both strides and Eigen packs it.
+// GEMM on our own packed kernel (packed_gemm.hpp) for every view whose output has a unit stride
+// (row-major c directly, a column-major c as cᵀ = bᵀ·aᵀ); a and b may have any strides. A doubly
+// strided c (rare) goes through Eigen, which evaluates into a temporary and scatters.
 #include <Eigen/Core>
 
+#include "wfc/backend/cpu/packed_gemm.hpp"
 #include "wfc/backend/cpu/parallel.hpp"
 #include "wfc/backend/cpu/tag.hpp"
 #include "wfc/kernels/checks.hpp"
@@ -25,23 +26,6 @@ eigen_layout layout_of(const tensor_view<T, 2>& v) {
   if (v.stride(1) == 1 || v.extent(1) <= 1) return eigen_layout::row_major;
   if (v.stride(0) == 1 || v.extent(0) <= 1) return eigen_layout::col_major;
   return eigen_layout::strided;
-}
-
-// Calls f with an Eigen map of v in its natural layout.
-template <class T, class F>
-void with_eigen_map(const tensor_view<T, 2>& v, F&& f) {
-  const index_t rows = v.extent(0), cols = v.extent(1);
-  switch (layout_of(v)) {
-    case eigen_layout::row_major:
-      return f(eigen_matrix_map<T, Eigen::RowMajor, Eigen::OuterStride<>>(
-          v.data(), rows, cols, Eigen::OuterStride<>(rows <= 1 ? std::max<index_t>(cols, 1) : v.stride(0))));
-    case eigen_layout::col_major:
-      return f(eigen_matrix_map<T, Eigen::ColMajor, Eigen::OuterStride<>>(
-          v.data(), rows, cols, Eigen::OuterStride<>(cols <= 1 ? std::max<index_t>(rows, 1) : v.stride(1))));
-    default:
-      return f(eigen_matrix_map<T, Eigen::RowMajor, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>(
-          v.data(), rows, cols, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(v.stride(0), v.stride(1))));
-  }
 }
 
 template <class C, class A, class B, class T>
@@ -69,10 +53,8 @@ void cpu_gemm(tensor_view<T, 2> c, tensor_view<const T, 2> a, tensor_view<const 
     CM bm(b.data(), b.extent(0), b.extent(1), {b.stride(0), b.stride(1)});
     return eigen_gemm(cm, am, bm, alpha, beta);
   }
-  eigen_matrix_map<T, Eigen::RowMajor, Eigen::OuterStride<>> cm(
-      c.data(), c.extent(0), c.extent(1),
-      Eigen::OuterStride<>(c.extent(0) <= 1 ? std::max<index_t>(c.extent(1), 1) : c.stride(0)));
-  with_eigen_map(a, [&](const auto& am) { with_eigen_map(b, [&](const auto& bm) { eigen_gemm(cm, am, bm, alpha, beta); }); });
+  packed_gemm<T>(c.data(), c.extent(0) <= 1 ? std::max<index_t>(c.extent(1), 1) : c.stride(0), c.extent(0), c.extent(1),
+                 a.extent(1), {a.data(), a.stride(0), a.stride(1)}, {b.data(), b.stride(0), b.stride(1)}, alpha, beta);
 }
 
 }  // namespace detail
@@ -81,11 +63,11 @@ template <class T>
 void gemm(cpu, tensor_view<T, 2> c, in_view<T, 2> a, in_view<T, 2> b, detail::same_t<T> alpha = 1,
           detail::same_t<T> beta = 0) {
   detail::check_gemm("gemm", c, a, b);
-  // A few rows (a token at a time when sampling) make Eigen run a single-threaded GEMV that
-  // streams all of b: split c's columns into fixed chunks (the same for any thread count, so
+  // Fewer rows than one tile (a token at a time when sampling) run a serial, memory-bound GEMV
+  // that streams all of b: split c's columns into fixed chunks (the same for any thread count, so
   // results do not depend on it) and stream b's column blocks on every thread.
-  constexpr index_t few_rows = 4, columns_per_chunk = 64;
-  if (c.extent(0) <= few_rows && c.extent(1) > columns_per_chunk) {
+  constexpr index_t columns_per_chunk = 64;
+  if (c.extent(0) < detail::gemm_tile<T>::mr && c.extent(1) > columns_per_chunk) {
     const index_t n = c.extent(1), chunks = (n + columns_per_chunk - 1) / columns_per_chunk;
     return detail::cpu_parallel_for(chunks, c.extent(0) * n * a.extent(1), [&](index_t j) {
       const index_t j0 = j * columns_per_chunk, j1 = std::min(n, j0 + columns_per_chunk);
@@ -96,8 +78,8 @@ void gemm(cpu, tensor_view<T, 2> c, in_view<T, 2> a, in_view<T, 2> b, detail::sa
 }
 
 // One GEMM per batch entry (attention heads). With at least one entry per thread, each thread
-// takes whole GEMMs (Eigen then stays single-threaded inside: it does not nest OpenMP); with fewer,
-// the entries run one after the other and Eigen threads each.
+// takes whole GEMMs (each then runs serially inside the region); with fewer, the entries run one
+// after the other and each GEMM is threaded.
 template <class T>
 void batched_gemm(cpu, tensor_view<T, 3> c, in_view<T, 3> a, in_view<T, 3> b, detail::same_t<T> alpha = 1,
                   detail::same_t<T> beta = 0) {
@@ -107,6 +89,20 @@ void batched_gemm(cpu, tensor_view<T, 3> c, in_view<T, 3> a, in_view<T, 3> b, de
   detail::cpu_parallel_for(
       batches, batches >= detail::cpu_max_threads() ? work : 0,
       [&](index_t p) { detail::cpu_gemm<T>(c[p], a[p], b[p], alpha, beta); });
+}
+
+// Two batch dimensions (sequences × heads): one parallel region over every pair, each GEMM on one
+// thread.
+template <class T>
+void batched_gemm(cpu, tensor_view<T, 4> c, in_view<T, 4> a, in_view<T, 4> b, detail::same_t<T> alpha = 1,
+                  detail::same_t<T> beta = 0) {
+  detail::check_gemm("batched_gemm", c, a, b);
+  const index_t inner = c.extent(1), batches = c.extent(0) * inner;
+  const index_t work = batches * c.extent(2) * c.extent(3) * std::max<index_t>(a.extent(3), 1);
+  detail::cpu_parallel_for(batches, batches >= detail::cpu_max_threads() ? work : 0, [&](index_t p) {
+    const index_t o = p / inner, i = p % inner;
+    detail::cpu_gemm<T>(c[o][i], a[o][i], b[o][i], alpha, beta);
+  });
 }
 
 }  // namespace wfc

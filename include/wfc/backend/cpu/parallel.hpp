@@ -1,7 +1,7 @@
 #pragma once
 // OpenMP helpers. Every split is static and every reduction combines partial results in a fixed
-// order, so our kernels' results do not depend on how many threads run. (GEMM is Eigen's: its
-// blocking, and so the last bits of a product, may change with the thread count.)
+// order, so our kernels' results do not depend on how many threads run (GEMM included: see
+// packed_gemm.hpp).
 #include <algorithm>
 #include <utility>
 #include <vector>

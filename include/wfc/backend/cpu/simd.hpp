@@ -57,6 +57,7 @@ T reduce_max(const batch<T>& b) {
 using xsimd::exp;
 using xsimd::fma;
 using xsimd::max;
+using xsimd::min;
 using xsimd::select;
 using xsimd::sqrt;
 using xsimd::tanh;

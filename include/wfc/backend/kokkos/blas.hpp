@@ -144,4 +144,12 @@ void batched_gemm(kokkos<ES>, tensor_view<T, 3> c, in_view<T, 3> a, in_view<T, 3
   detail::kokkos_gemm<ES, T>("wfc::batched_gemm", c, a, b, alpha, beta);
 }
 
+// Two batch dimensions (sequences × heads): one launch per entry of the first.
+template <class ES, class T>
+void batched_gemm(kokkos<ES>, tensor_view<T, 4> c, in_view<T, 4> a, in_view<T, 4> b, detail::same_t<T> alpha = 1,
+                  detail::same_t<T> beta = 0) {
+  detail::check_gemm("batched_gemm", c, a, b);
+  for (index_t p = 0; p < c.extent(0); ++p) detail::kokkos_gemm<ES, T>("wfc::batched_gemm", c[p], a[p], b[p], alpha, beta);
+}
+
 }  // namespace wfc

@@ -55,8 +55,9 @@ template <class T>
 struct kokkos_gelu_backward {
   tensor_view<T, 2> dx;
   tensor_view<const T, 2> dy, x;
+  T beta;
   KOKKOS_INLINE_FUNCTION void operator()(index_t r, index_t c) const {
-    dx(r, c) += gelu_derivative(x(r, c)) * dy(r, c);
+    dx(r, c) = gelu_derivative(x(r, c)) * dy(r, c) + (beta == T(0) ? T(0) : beta * dx(r, c));
   }
 };
 
@@ -100,11 +101,11 @@ void gelu_forward(kokkos<ES>, tensor_view<T, 2> y, in_view<T, 2> x) {
 
 // dx += gelu'(x)·dy
 template <class ES, class T>
-void gelu_backward(kokkos<ES>, tensor_view<T, 2> dx, in_view<T, 2> dy, in_view<T, 2> x) {
+void gelu_backward(kokkos<ES>, tensor_view<T, 2> dx, in_view<T, 2> dy, in_view<T, 2> x, detail::same_t<T> beta = 1) {
   detail::require_same_shape("gelu_backward", "dx", dx, "x", x);
   detail::require_same_shape("gelu_backward", "dy", dy, "x", x);
   detail::kokkos_for_each_element<ES>("wfc::gelu_backward", dx.extent(0), dx.extent(1),
-                                      detail::kokkos_gelu_backward<T>{dx, dy, x});
+                                      detail::kokkos_gelu_backward<T>{dx, dy, x, beta});
 }
 
 }  // namespace wfc

@@ -76,11 +76,12 @@ void kokkos_softmax(tensor_view<T, 3> y, const Logit& logit) {
       kokkos_softmax_rows<T, ES, Logit>{y, logit, -std::numeric_limits<T>::infinity()});
 }
 
-// dx += y ⊙ (dy − Σ_c dy·y)
+// dx = y ⊙ (dy − Σ_c dy·y) + beta·dx
 template <class T, class ES>
 struct kokkos_softmax_backward_rows {
   tensor_view<T, 3> dx;
   tensor_view<const T, 3> dy, y;
+  T beta;
 
   KOKKOS_INLINE_FUNCTION void operator()(const kokkos_team_member<ES>& team) const {
     const index_t rows = y.extent(1), n = y.extent(2);
@@ -89,7 +90,7 @@ struct kokkos_softmax_backward_rows {
     Kokkos::parallel_reduce(
         Kokkos::TeamThreadRange(team, n), [&](index_t c, T& acc) { acc += dy(b, r, c) * y(b, r, c); }, dot);
     Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n),
-                         [&](index_t c) { dx(b, r, c) += y(b, r, c) * (dy(b, r, c) - dot); });
+                         [&](index_t c) { dx(b, r, c) = y(b, r, c) * (dy(b, r, c) - dot) + (beta == T(0) ? T(0) : beta * dx(b, r, c)); });
   }
 };
 
@@ -114,12 +115,12 @@ void softmax_forward(kokkos<ES>, tensor_view<T, 3> y, in_view<T, 3> x, tensor_vi
 }
 
 template <class ES, class T>
-void softmax_backward(kokkos<ES>, tensor_view<T, 3> dx, in_view<T, 3> dy, in_view<T, 3> y) {
+void softmax_backward(kokkos<ES>, tensor_view<T, 3> dx, in_view<T, 3> dy, in_view<T, 3> y, detail::same_t<T> beta = 1) {
   detail::require_same_shape("softmax_backward", "dx", dx, "y", y);
   detail::require_same_shape("softmax_backward", "dy", dy, "y", y);
   if (y.empty()) return;
   detail::kokkos_for_each_row_team<ES>("wfc::softmax_backward", y.extent(0) * y.extent(1),
-                                       detail::kokkos_softmax_backward_rows<T, ES>{dx, dy, y});
+                                       detail::kokkos_softmax_backward_rows<T, ES>{dx, dy, y, beta});
 }
 
 }  // namespace wfc

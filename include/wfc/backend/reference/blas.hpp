@@ -25,4 +25,12 @@ void batched_gemm(reference be, tensor_view<T, 3> c, in_view<T, 3> a, in_view<T,
   for (index_t p = 0; p < c.extent(0); ++p) gemm(be, c[p], a[p], b[p], alpha, beta);
 }
 
+// Two batch dimensions (sequences × heads).
+template <class T>
+void batched_gemm(reference be, tensor_view<T, 4> c, in_view<T, 4> a, in_view<T, 4> b,
+                  detail::same_t<T> alpha = 1, detail::same_t<T> beta = 0) {
+  detail::check_gemm("batched_gemm", c, a, b);
+  for (index_t p = 0; p < c.extent(0); ++p) batched_gemm(be, c[p], a[p], b[p], alpha, beta);
+}
+
 }  // namespace wfc

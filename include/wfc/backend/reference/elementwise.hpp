@@ -50,12 +50,14 @@ void gelu_forward(reference, tensor_view<T, 2> y, in_view<T, 2> x) {
   detail::reference_for_each(y, [&](index_t r, index_t c) { y(r, c) = detail::gelu(x(r, c)); });
 }
 
-// dx += gelu'(x)·dy
+// dx = gelu'(x)·dy + beta·dx: beta 1 (the default) accumulates, 0 overwrites without reading dx.
 template <class T>
-void gelu_backward(reference, tensor_view<T, 2> dx, in_view<T, 2> dy, in_view<T, 2> x) {
+void gelu_backward(reference, tensor_view<T, 2> dx, in_view<T, 2> dy, in_view<T, 2> x, detail::same_t<T> beta = 1) {
   detail::require_same_shape("gelu_backward", "dx", dx, "x", x);
   detail::require_same_shape("gelu_backward", "dy", dy, "x", x);
-  detail::reference_for_each(dx, [&](index_t r, index_t c) { dx(r, c) += detail::gelu_derivative(x(r, c)) * dy(r, c); });
+  detail::reference_for_each(dx, [&](index_t r, index_t c) {
+    dx(r, c) = detail::gelu_derivative(x(r, c)) * dy(r, c) + (beta == T(0) ? T(0) : beta * dx(r, c));
+  });
 }
 
 }  // namespace wfc

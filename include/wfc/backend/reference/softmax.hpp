@@ -49,16 +49,17 @@ void softmax_forward(reference, tensor_view<T, 3> y, in_view<T, 3> x, tensor_vie
   detail::reference_softmax(y, [&](index_t b, index_t r, index_t c) { return keep(r, c) ? x(b, r, c) : neg_inf; });
 }
 
-// dx += y ⊙ (dy − Σ_c dy·y)
+// dx = y ⊙ (dy − Σ_c dy·y) + beta·dx: beta 1 (the default) accumulates, 0 overwrites without reading dx.
 template <class T>
-void softmax_backward(reference, tensor_view<T, 3> dx, in_view<T, 3> dy, in_view<T, 3> y) {
+void softmax_backward(reference, tensor_view<T, 3> dx, in_view<T, 3> dy, in_view<T, 3> y, detail::same_t<T> beta = 1) {
   detail::require_same_shape("softmax_backward", "dx", dx, "y", y);
   detail::require_same_shape("softmax_backward", "dy", dy, "y", y);
   for (index_t b = 0; b < y.extent(0); ++b)
     for (index_t r = 0; r < y.extent(1); ++r) {
       T dot = 0;
       for (index_t c = 0; c < y.extent(2); ++c) dot += dy(b, r, c) * y(b, r, c);
-      for (index_t c = 0; c < y.extent(2); ++c) dx(b, r, c) += y(b, r, c) * (dy(b, r, c) - dot);
+      for (index_t c = 0; c < y.extent(2); ++c)
+        dx(b, r, c) = y(b, r, c) * (dy(b, r, c) - dot) + (beta == T(0) ? T(0) : beta * dx(b, r, c));
     }
 }
 
