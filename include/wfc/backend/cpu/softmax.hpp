@@ -42,7 +42,12 @@ void simd_softmax_row(T* y, const T* x, index_t n) {
 template <class T, class F>
 void cpu_for_each_batch_row(const tensor_view<T, 3>& v, F&& f) {
   const index_t batches = v.extent(0), rows = v.extent(1);
-#pragma omp parallel for collapse(2) schedule(static) if (v.size() >= cpu_parallel_threshold && batches * rows > 1)
+  if (v.size() < cpu_parallel_threshold || batches * rows <= 1) {  // no OpenMP entry (see cpu_parallel_for)
+    for (index_t b = 0; b < batches; ++b)
+      for (index_t r = 0; r < rows; ++r) f(b, r);
+    return;
+  }
+#pragma omp parallel for collapse(2) schedule(static)
   for (index_t b = 0; b < batches; ++b)
     for (index_t r = 0; r < rows; ++r) f(b, r);
 }
