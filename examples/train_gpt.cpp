@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
   app.add_option("--layers", o.model.layers, "transformer blocks");
   app.add_option("--heads", o.model.heads, "attention heads (must divide the width)");
   app.add_option("--width", o.model.width, "embedding width d");
+  app.add_flag("--bias,!--no-bias", o.model.bias, "biases in the linear layers and norms (GPT-2); nanoGPT's default has none");
   app.add_option("--block", o.train.block, "context length (tokens per sequence)");
   app.add_option("--batch", o.train.batch, "sequences per micro-batch");
   app.add_option("--accumulation", o.train.accumulation, "micro-batches per optimiser step");

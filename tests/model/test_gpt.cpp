@@ -11,8 +11,9 @@ using namespace wfc;
 using namespace wfc::testing;
 
 namespace {
-gpt_config tiny() {
+gpt_config tiny(bool bias = false) {
   gpt_config c;
+  c.bias = bias;
   c.vocab = 5;
   c.block = 4;
   c.width = 4;
@@ -26,7 +27,11 @@ const std::vector<token_id> targets{3, 1, ignore_index, 2, 2, 0, 1, 4};
 
 TEMPLATE_TEST_CASE("gpt: the loss gradient matches finite differences for every parameter", "[model][gpt]", learned_positions,
                    rotary_positions) {
-  gpt<double, reference, TestType> model(tiny());
+  const bool bias = GENERATE(false, true);  // nanoGPT's bias-free model and GPT-2's
+  CAPTURE(bias);
+  gpt<double, reference, TestType> model(tiny(bias));
+  // wte 5·4 + wpe 4·4 (learned positions only) + 2 blocks·(4 + 48 + 16 + 4 + 64 + 64) + ln_f 4, and 2·44 + 4 biases
+  REQUIRE(model.layout().size() == (bias ? 532 : 440) - (TestType::rotary ? 16 : 0));
   model.initialise(7);
   // Larger weights than the 0.02 initialisation, so every path carries a visible gradient.
   auto p = model.parameters();
@@ -44,10 +49,11 @@ TEMPLATE_TEST_CASE("gpt: the loss gradient matches finite differences for every 
 TEMPLATE_LIST_TEST_CASE("gpt: every backend computes the reference's loss and gradients", "[model][gpt]", backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
-  auto check = [](auto positions) {
+  auto check = [](auto positions, bool bias) {
     using P = decltype(positions);
-    gpt<double, reference, P> want(tiny());
-    gpt<T, B, P> got(tiny());
+    CAPTURE(bias);
+    gpt<double, reference, P> want(tiny(bias));
+    gpt<T, B, P> got(tiny(bias));
     want.initialise(11);
     got.initialise(11);
     require_close<T>(values_of_view<B>(got.parameters()), values_of_view<reference>(want.parameters()));  // same init everywhere
@@ -60,8 +66,9 @@ TEMPLATE_LIST_TEST_CASE("gpt: every backend computes the reference's loss and gr
     got.backward();
     require_close<T>(values_of_view<B>(got.gradients()), values_of_view<reference>(want.gradients()), 256);
   };
-  check(learned_positions{});
-  check(rotary_positions{});
+  check(learned_positions{}, false);
+  check(rotary_positions{}, false);
+  check(learned_positions{}, true);
 }
 
 #if defined(WFC_HAVE_CPU) && defined(_OPENMP)

@@ -51,8 +51,11 @@ TEMPLATE_LIST_TEST_CASE("linear: y = x·W + b, its gradients, on every backend",
 }
 
 TEMPLATE_LIST_TEST_CASE("layer_norm module: gradients in x, gain and shift, on every backend", "[nn][layer_norm]", backend_configs) {
+  const bool shift = GENERATE(true, false);  // with a shift (GPT-2) or without (nanoGPT's bias=False)
+  CAPTURE(shift);
   nn::parameter_layout layout;
-  const nn::layer_norm ln(layout, "ln", width);
+  const nn::layer_norm ln(layout, "ln", width, shift);
+  REQUIRE(layout.size() == (shift ? 2 : 1) * width);
   auto run = [&](auto be, auto zero, const std::vector<double>& p, const std::vector<double>& x, const std::vector<double>& dy) {
     using B = decltype(be);
     using T = decltype(zero);
@@ -71,7 +74,9 @@ TEMPLATE_LIST_TEST_CASE("layer_norm module: gradients in x, gain and shift, on e
 
   tensor<double, 1, reference> fresh(shape<1>{{layout.size()}});
   ln.initialise(reference{}, fresh.view());
-  REQUIRE(values_of(fresh) == std::vector<double>{1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0});
+  std::vector<double> expected(std::size_t(width), 1.0);
+  if (shift) expected.resize(std::size_t(2 * width), 0.0);
+  REQUIRE(values_of(fresh) == expected);
 }
 
 TEMPLATE_LIST_TEST_CASE("embedding of probability vectors and of token ids agree, with their gradients", "[nn][embedding]",

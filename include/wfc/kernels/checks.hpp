@@ -66,6 +66,15 @@ void check_layernorm(const char* op, const Y& y, const X& x, const Mean& mean, c
   require(x.extent(0) == 0 || x.extent(1) > 0, op, [&] { return "rows of width 0 (x is " + to_string(x.extents()) + ") have no mean"; });
 }
 
+// LayerNorm's shift (beta) and its gradient: one per column, or empty for a norm without a shift.
+template <class V>
+void require_optional_shift(const char* op, const char* name, const V& v, index_t width) {
+  require(v.empty() || v.extent(0) == width, op, [&] {
+    return std::string(name) + " has shape " + to_string(v.extents()) + ", but must have one entry per column of x (" +
+           std::to_string(width) + "), or none for a norm without a shift";
+  });
+}
+
 template <class Y, class X, class M>
 void check_softmax_mask(const char* op, const Y& y, const X& x, const M& mask) {
   require_same_shape(op, "y", y, "x", x);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "wfc/model/block_buffers.hpp"
 #include "wfc/nn/block.hpp"
 #include "wfc/nn/embedding.hpp"
 #include "wfc/nn/layer_norm.hpp"
@@ -20,6 +21,7 @@ namespace wfc {
 
 struct gpt_config {
   index_t vocab = 65, block = 64, width = 128, heads = 4, layers = 4;
+  bool bias = false;  // biases in the linear layers and norms: GPT-2 has them, nanoGPT's default drops them
 
   void validate() const {
     if (vocab <= 0 || block <= 0 || width <= 0 || heads <= 0 || layers <= 0)
@@ -51,8 +53,8 @@ class gpt {
     wte_ = nn::embedding(layout_, "wte", config_.vocab, config_.width);
     if constexpr (!Positions::rotary) wpe_ = nn::embedding(layout_, "wpe", config_.block, config_.width);
     for (index_t l = 0; l < config_.layers; ++l)
-      blocks_.emplace_back(layout_, "h." + std::to_string(l), config_.width, config_.heads, 4 * config_.width);
-    ln_f_ = nn::layer_norm(layout_, "ln_f", config_.width);
+      blocks_.emplace_back(layout_, "h." + std::to_string(l), config_.width, config_.heads, 4 * config_.width, config_.bias);
+    ln_f_ = nn::layer_norm(layout_, "ln_f", config_.width, config_.bias);
     params_ = buffer<1>(shape<1>{{layout_.size()}});
     grads_ = buffer<1>(shape<1>{{layout_.size()}});
     const index_t b = config_.block;
@@ -166,28 +168,6 @@ class gpt {
   }
 
  private:
-  // One block's activations, owned; probabilities as wide as the longest context they serve.
-  struct block_storage {
-    buffer<2> ln1_out, mid, ln2_out, qkv, probs, y, pre, post;
-    buffer<1> m1, r1, m2, r2;
-    block_storage(index_t n, index_t sequences, index_t steps, index_t keys, const gpt_config& c)
-        : ln1_out(n, c.width), mid(n, c.width), ln2_out(n, c.width), qkv(n, 3 * c.width), probs(sequences * c.heads * steps, keys),
-          y(n, c.width), pre(n, 4 * c.width), post(n, 4 * c.width), m1(n), r1(n), m2(n), r2(n) {}
-    typename nn::transformer_block::activations<T> view(index_t keys) {
-      return {ln1_out.view(), mid.view(), ln2_out.view(), m1.view(), r1.view(), m2.view(), r2.view(),
-              {qkv.view(), probs.view().slice(1, 0, keys), y.view()}, {pre.view(), post.view()}};
-    }
-  };
-  struct scratch_storage {
-    buffer<2> d_mid, d_norm, dqkv, dy, dprobs, dscores, s1, s2;
-    scratch_storage(index_t n, index_t sequences, index_t steps, const gpt_config& c)
-        : d_mid(n, c.width), d_norm(n, c.width), dqkv(n, 3 * c.width), dy(n, c.width), dprobs(sequences * c.heads * steps, steps),
-          dscores(sequences * c.heads * steps, steps), s1(n, 4 * c.width), s2(n, 4 * c.width) {}
-    typename nn::transformer_block::scratch<T> view() {
-      return {d_mid.view(), d_norm.view(), {dqkv.view(), dy.view(), dprobs.view(), dscores.view()}, {s1.view(), s2.view()}};
-    }
-  };
-
   // Everything one forward shape needs (and, for training, backward); reallocated when it changes.
   struct pass {
     index_t sequences = 0, steps = 0;
@@ -195,8 +175,8 @@ class gpt {
     buffer<2> pos_embed, final, logits, dlogits, dfinal;
     buffer<1> final_mean, final_rstd, loss_rows, dloss;
     std::vector<buffer<2>> stream, dstream;  // the residual stream entering each block (and leaving the last)
-    std::vector<block_storage> acts;
-    scratch_storage scratch{0, 0, 0, gpt_config{}};
+    std::vector<block_buffers<T, Backend>> acts;
+    block_scratch_buffers<T, Backend> scratch{0, 0, 0, 0, 0};
 
     void resize(index_t s, index_t t, index_t keys, const gpt_config& c, bool training) {
       if (s == sequences && t == steps) return;
@@ -209,14 +189,14 @@ class gpt {
       stream.clear();
       for (index_t l = 0; l <= c.layers; ++l) stream.emplace_back(n, d);
       acts.clear();
-      for (index_t l = 0; l < c.layers; ++l) acts.emplace_back(n, s, t, keys, c);
+      for (index_t l = 0; l < c.layers; ++l) acts.emplace_back(s, t, keys, c.width, c.heads);
       final = buffer<2>(n, d);
       final_mean = buffer<1>(n);
       final_rstd = buffer<1>(n);
       logits = buffer<2>(n, c.vocab);
       if (!training) return;
       targets = ids_buffer(n);
-      scratch = scratch_storage(n, s, t, c);
+      scratch = block_scratch_buffers<T, Backend>(s, t, t, c.width, c.heads);
       dlogits = buffer<2>(n, c.vocab);
       dfinal = buffer<2>(n, d);
       loss_rows = buffer<1>(n);

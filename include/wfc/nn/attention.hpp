@@ -28,18 +28,26 @@ struct past_gradients {
   tensor_view<T, 3> keys, values;
 };
 
+// Gradients that later queries sent back to a call's own keys and values ([N, width] each, rotated
+// like the keys they belong to): a stream whose keys/values serve as another stream's past segment
+// (WFC's clean stream) gets them from that stream's backward. Empty views: none.
+template <class T>
+struct own_kv_gradients {
+  tensor_view<const T, 2> keys, values;
+};
+
 struct attention {
   index_t width = 0, heads = 0;
   double rotary_base = 10000;
   linear qkv, proj;
 
   attention() = default;
-  attention(parameter_layout& layout, const std::string& name, index_t features, index_t head_count)
+  attention(parameter_layout& layout, const std::string& name, index_t features, index_t head_count, bool bias = true)
       : width(features), heads(head_count) {
     if (heads <= 0 || width % heads != 0)
       throw config_error(name + ": " + std::to_string(heads) + " heads do not divide the width " + std::to_string(width));
-    qkv = linear(layout, name + ".c_attn", width, 3 * width);
-    proj = linear(layout, name + ".c_proj", width, width);
+    qkv = linear(layout, name + ".c_attn", width, 3 * width, bias);
+    proj = linear(layout, name + ".c_proj", width, width, bias);
   }
 
   index_t head_width() const { return width / heads; }
@@ -80,11 +88,12 @@ struct attention {
   }
 
   // dx = ∂L/∂x + dx_beta·dx (unless dx is empty: 1 accumulates, 0 overwrites), grads += ∂L/∂params,
-  // and the past segment's gradients accumulate into dpast where given.
+  // and the past segment's gradients accumulate into dpast where given; kv adds later consumers'
+  // gradients of this call's own keys and values.
   template <class B, class T>
   void backward(B be, tensor_view<T, 2> dx, tensor_view<T, 1> grads, scratch<T> g, in_view<T, 2> dout, in_view<T, 2> x,
                 activations<const T> a, const attention_context<T>& c, in_view<T, 1> params,
-                past_gradients<T> dpast = {}, detail::same_t<T> dx_beta = 1) const {
+                past_gradients<T> dpast = {}, detail::same_t<T> dx_beta = 1, own_kv_gradients<T> kv = {}) const {
     const auto [steps, past] = check(x, c, a.probs);
     const index_t S = c.sequences;
     for (const auto* buffer : {&g.dprobs, &g.dscores})
@@ -115,6 +124,8 @@ struct attention {
       batched_gemm(be, dq, dscores_past, past_heads(c.past_keys), scale, T(1));
       if (!dpast.keys.empty()) batched_gemm(be, past_heads(dpast.keys), transpose(dscores_past), q, scale, T(1));
     }
+    if (!kv.keys.empty()) axpy(be, g.dqkv.slice(1, width, 2 * width), T(1), kv.keys);
+    if (!kv.values.empty()) axpy(be, g.dqkv.slice(1, 2 * width, 3 * width), T(1), kv.values);
     if (!c.positions.empty()) rotate(be, g.dqkv, c.positions, true);  // the rotation's transpose
     qkv.backward(be, dx, grads, as_const(g.dqkv), x, params, dx_beta);
   }

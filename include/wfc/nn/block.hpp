@@ -14,9 +14,11 @@ struct transformer_block {
   mlp ff;
 
   transformer_block() = default;
-  transformer_block(parameter_layout& layout, const std::string& name, index_t width, index_t heads, index_t hidden)
-      : ln1(layout, name + ".ln_1", width), attn(layout, name + ".attn", width, heads), ln2(layout, name + ".ln_2", width),
-        ff(layout, name + ".mlp", width, hidden) {}
+  // bias: whether the linear layers and norms have biases (GPT-2: yes; nanoGPT's default: no).
+  transformer_block(parameter_layout& layout, const std::string& name, index_t width, index_t heads, index_t hidden,
+                    bool bias = true)
+      : ln1(layout, name + ".ln_1", width, bias), attn(layout, name + ".attn", width, heads, bias),
+        ln2(layout, name + ".ln_2", width, bias), ff(layout, name + ".mlp", width, hidden, bias) {}
 
   template <class B, class T>
   void initialise_norms(B be, tensor_view<T, 1> params) const {
@@ -52,17 +54,18 @@ struct transformer_block {
   }
 
   // dx += ∂L/∂x, grads += ∂L/∂params (and the attention's past segment's gradients into dpast
-  // where given): the residual paths carry dout straight through.
+  // where given; kv: later consumers' gradients of this block's own keys and values): the residual
+  // paths carry dout straight through.
   template <class B, class T>
   void backward(B be, tensor_view<T, 2> dx, tensor_view<T, 1> grads, scratch<T> s, in_view<T, 2> dout, in_view<T, 2> x,
                 const activations<T>& a, const attention_context<T>& c, in_view<T, 1> params,
-                past_gradients<T> dpast = {}) const {
+                past_gradients<T> dpast = {}, own_kv_gradients<T> kv = {}) const {
     copy(be, s.d_mid, dout);
     ff.backward(be, s.d_norm, grads, s.ff, dout, as_const(a.ln2_out), constant(a.ff), params, T(0));  // overwrites d_norm
     ln2.backward(be, s.d_mid, grads, as_const(s.d_norm), as_const(a.mid), as_const(a.ln2_mean), as_const(a.ln2_rstd), params);
     axpy(be, dx, T(1), as_const(s.d_mid));
     attn.backward(be, s.d_norm, grads, s.attn, as_const(s.d_mid), as_const(a.ln1_out),
-                  attention::activations<const T>{a.attn.qkv, a.attn.probs, a.attn.y}, c, params, dpast, T(0));  // overwrites d_norm
+                  attention::activations<const T>{a.attn.qkv, a.attn.probs, a.attn.y}, c, params, dpast, T(0), kv);  // overwrites d_norm
     ln1.backward(be, dx, grads, as_const(s.d_norm), x, as_const(a.ln1_mean), as_const(a.ln1_rstd), params);
   }
 

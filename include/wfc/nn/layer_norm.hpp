@@ -1,6 +1,6 @@
 #pragma once
-// LayerNorm over the last dimension with a learned gain and shift; forward saves each row's mean
-// and 1/std in views the caller owns, for the backward pass.
+// LayerNorm over the last dimension with a learned gain and (unless made without one) a learned
+// shift; forward saves each row's mean and 1/std in views the caller owns, for the backward pass.
 #include "wfc/nn/parameters.hpp"
 
 namespace wfc::nn {
@@ -8,25 +8,26 @@ namespace wfc::nn {
 struct layer_norm {
   index_t width = 0;
   double eps = 1e-5;
+  bool has_shift = true;
   index_t gain_offset = 0, shift_offset = 0;
 
   layer_norm() = default;
-  layer_norm(parameter_layout& layout, const std::string& name, index_t features, double epsilon = 1e-5)
-      : width(features), eps(epsilon) {
+  layer_norm(parameter_layout& layout, const std::string& name, index_t features, bool shift = true, double epsilon = 1e-5)
+      : width(features), eps(epsilon), has_shift(shift) {
     gain_offset = layout.add(name + ".weight", {width}, false);
-    shift_offset = layout.add(name + ".bias", {width}, false);
+    if (has_shift) shift_offset = layout.add(name + ".bias", {width}, false);
   }
 
   template <class T>
   tensor_view<T, 1> gain(tensor_view<T, 1> flat) const { return vector_at(flat, gain_offset, width); }
   template <class T>
-  tensor_view<T, 1> shift(tensor_view<T, 1> flat) const { return vector_at(flat, shift_offset, width); }
+  tensor_view<T, 1> shift(tensor_view<T, 1> flat) const { return has_shift ? vector_at(flat, shift_offset, width) : tensor_view<T, 1>{}; }
 
   // Gain 1 and shift 0, as PyTorch initialises them.
   template <class B, class T>
   void initialise(B be, tensor_view<T, 1> params) const {
     fill(be, gain(params), T(1));
-    fill(be, shift(params), T(0));
+    if (has_shift) fill(be, shift(params), T(0));
   }
 
   template <class B, class T>

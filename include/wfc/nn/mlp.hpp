@@ -8,8 +8,9 @@ struct mlp {
   linear up, down;
 
   mlp() = default;
-  mlp(parameter_layout& layout, const std::string& name, index_t features, index_t hidden_features)
-      : up(layout, name + ".c_fc", features, hidden_features), down(layout, name + ".c_proj", hidden_features, features) {}
+  mlp(parameter_layout& layout, const std::string& name, index_t features, index_t hidden_features, bool bias = true)
+      : up(layout, name + ".c_fc", features, hidden_features, bias),
+        down(layout, name + ".c_proj", hidden_features, features, bias) {}
 
   index_t hidden() const { return up.out; }
 

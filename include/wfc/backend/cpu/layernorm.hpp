@@ -72,11 +72,11 @@ template <class T>
 void layernorm_forward(cpu, tensor_view<T, 2> y, tensor_view<T, 1> mean, tensor_view<T, 1> rstd, in_view<T, 2> x,
                        in_view<T, 1> gamma, in_view<T, 1> beta, detail::same_t<T> eps = T(1e-5)) {
   detail::check_layernorm("layernorm_forward", y, x, mean, rstd, gamma);
-  detail::require_extent("layernorm_forward", "beta", beta, 0, x.extent(1), "one per column of x");
+  detail::require_optional_shift("layernorm_forward", "beta", beta, x.extent(1));
   if (!detail::all_rows_contiguous(y, x, gamma, beta)) return layernorm_forward(reference{}, y, mean, rstd, x, gamma, beta, eps);
   const index_t n = x.extent(1);
   const T* g = gamma.data();
-  const T* b = beta.data();
+  const T* b = beta.empty() ? nullptr : beta.data();
   detail::cpu_parallel_for(x.extent(0), x.size(), [&](index_t r) {
     const T* xr = row_data(x, r);
     T* yr = row_data(y, r);
@@ -87,9 +87,14 @@ void layernorm_forward(cpu, tensor_view<T, 2> y, tensor_view<T, 1> mean, tensor_
                       [&](index_t i) { return (xr[i] - mu) * (xr[i] - mu); }) / T(n);
     const T s = T(1) / std::sqrt(var + eps);
     const simd::batch<T> sv(s);
-    simd::for_each_batch<T>(
-        n, [&](index_t i) { simd::store(yr + i, simd::fma((simd::load(xr + i) - muv) * sv, simd::load(g + i), simd::load(b + i))); },
-        [&](index_t i) { yr[i] = (xr[i] - mu) * s * g[i] + b[i]; });
+    if (b)
+      simd::for_each_batch<T>(
+          n, [&](index_t i) { simd::store(yr + i, simd::fma((simd::load(xr + i) - muv) * sv, simd::load(g + i), simd::load(b + i))); },
+          [&](index_t i) { yr[i] = (xr[i] - mu) * s * g[i] + b[i]; });
+    else
+      simd::for_each_batch<T>(
+          n, [&](index_t i) { simd::store(yr + i, (simd::load(xr + i) - muv) * sv * simd::load(g + i)); },
+          [&](index_t i) { yr[i] = (xr[i] - mu) * s * g[i]; });
     mean(r) = mu;
     rstd(r) = s;
   });
@@ -101,7 +106,7 @@ void layernorm_backward(cpu, tensor_view<T, 2> dx, tensor_view<T, 1> dgamma, ten
   detail::check_layernorm("layernorm_backward", dx, x, mean, rstd, gamma);
   detail::require_same_shape("layernorm_backward", "dy", dy, "x", x);
   detail::require_extent("layernorm_backward", "dgamma", dgamma, 0, x.extent(1), "one per column of x");
-  detail::require_extent("layernorm_backward", "dbeta", dbeta, 0, x.extent(1), "one per column of x");
+  detail::require_optional_shift("layernorm_backward", "dbeta", dbeta, x.extent(1));
   if (!detail::all_rows_contiguous(dx, dgamma, dbeta, dy, x, gamma))
     return layernorm_backward(reference{}, dx, dgamma, dbeta, dy, x, mean, rstd, gamma);
   // Per chunk of rows: first each row's two means, then dx column block by column block, with the
@@ -109,7 +114,7 @@ void layernorm_backward(cpu, tensor_view<T, 2> dx, tensor_view<T, 1> dgamma, ten
   const index_t n = x.extent(1);
   const T* g = gamma.data();
   T* dg = dgamma.data();
-  T* db = dbeta.data();
+  T* db = dbeta.empty() ? nullptr : dbeta.data();  // no shift: its sums are dropped
   detail::cpu_chunked_column_sums<T>(
       x.extent(0), 2 * n,
       [&](index_t r0, index_t r1, T* partial) {
@@ -144,14 +149,12 @@ void layernorm_backward(cpu, tensor_view<T, 2> dx, tensor_view<T, 1> dgamma, ten
       [&](const T* partial) {
         simd::for_each_batch<T>(
             n,
-            [&](index_t i) {
-              simd::store(dg + i, simd::load(dg + i) + simd::load(partial + i));
-              simd::store(db + i, simd::load(db + i) + simd::load(partial + n + i));
-            },
-            [&](index_t i) {
-              dg[i] += partial[i];
-              db[i] += partial[n + i];
-            });
+            [&](index_t i) { simd::store(dg + i, simd::load(dg + i) + simd::load(partial + i)); },
+            [&](index_t i) { dg[i] += partial[i]; });
+        if (db)
+          simd::for_each_batch<T>(
+              n, [&](index_t i) { simd::store(db + i, simd::load(db + i) + simd::load(partial + n + i)); },
+              [&](index_t i) { db[i] += partial[n + i]; });
       });
 }
 

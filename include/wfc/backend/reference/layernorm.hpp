@@ -1,5 +1,6 @@
 #pragma once
-// y = (x − mean)·rstd·gamma + beta per row; forward saves mean and rstd for the backward pass.
+// y = (x − mean)·rstd·gamma + beta per row (beta may be empty: no shift); forward saves mean and
+// rstd for the backward pass.
 #include <cmath>
 
 #include "wfc/backend/reference/tag.hpp"
@@ -11,7 +12,7 @@ template <class T>
 void layernorm_forward(reference, tensor_view<T, 2> y, tensor_view<T, 1> mean, tensor_view<T, 1> rstd,
                        in_view<T, 2> x, in_view<T, 1> gamma, in_view<T, 1> beta, detail::same_t<T> eps = T(1e-5)) {
   detail::check_layernorm("layernorm_forward", y, x, mean, rstd, gamma);
-  detail::require_extent("layernorm_forward", "beta", beta, 0, x.extent(1), "one per column of x");
+  detail::require_optional_shift("layernorm_forward", "beta", beta, x.extent(1));
   const index_t n = x.extent(1);
   for (index_t r = 0; r < x.extent(0); ++r) {
     T mu = 0;
@@ -21,13 +22,13 @@ void layernorm_forward(reference, tensor_view<T, 2> y, tensor_view<T, 1> mean, t
     for (index_t c = 0; c < n; ++c) var += (x(r, c) - mu) * (x(r, c) - mu);
     var /= T(n);
     const T s = T(1) / std::sqrt(var + eps);
-    for (index_t c = 0; c < n; ++c) y(r, c) = (x(r, c) - mu) * s * gamma(c) + beta(c);
+    for (index_t c = 0; c < n; ++c) y(r, c) = (x(r, c) - mu) * s * gamma(c) + (beta.empty() ? T(0) : beta(c));
     mean(r) = mu;
     rstd(r) = s;
   }
 }
 
-// dx += ∂L/∂x, dgamma += ∂L/∂gamma, dbeta += ∂L/∂beta
+// dx += ∂L/∂x, dgamma += ∂L/∂gamma, dbeta += ∂L/∂beta (unless dbeta is empty)
 template <class T>
 void layernorm_backward(reference, tensor_view<T, 2> dx, tensor_view<T, 1> dgamma, tensor_view<T, 1> dbeta,
                         in_view<T, 2> dy, in_view<T, 2> x, in_view<T, 1> mean, in_view<T, 1> rstd,
@@ -35,7 +36,7 @@ void layernorm_backward(reference, tensor_view<T, 2> dx, tensor_view<T, 1> dgamm
   detail::check_layernorm("layernorm_backward", dx, x, mean, rstd, gamma);
   detail::require_same_shape("layernorm_backward", "dy", dy, "x", x);
   detail::require_extent("layernorm_backward", "dgamma", dgamma, 0, x.extent(1), "one per column of x");
-  detail::require_extent("layernorm_backward", "dbeta", dbeta, 0, x.extent(1), "one per column of x");
+  detail::require_optional_shift("layernorm_backward", "dbeta", dbeta, x.extent(1));
   const index_t n = x.extent(1);
   for (index_t r = 0; r < x.extent(0); ++r) {
     T mean_g = 0, mean_gx = 0;  // means of g = dy·gamma and of g·x̂
@@ -45,7 +46,7 @@ void layernorm_backward(reference, tensor_view<T, 2> dx, tensor_view<T, 1> dgamm
       mean_g += g;
       mean_gx += g * xhat;
       dgamma(c) += dy(r, c) * xhat;
-      dbeta(c) += dy(r, c);
+      if (!dbeta.empty()) dbeta(c) += dy(r, c);
     }
     mean_g /= T(n);
     mean_gx /= T(n);
