@@ -1,0 +1,532 @@
+#pragma once
+// The WFC language model (DESIGN.md §1–2), composed at compile time from a backend, a past policy,
+// a future mask policy, a position policy and a solver.
+//
+// Slots and positions. A window holds past tokens and F future slots. The future slot that stands
+// for the token at position t+1 sits at position t (above the last token it may see when it is the
+// first slot), so a window of W positions holds a past of P tokens and F slots with P + F ≤ W + 1,
+// and F = 1 with one solver step is nearly the GPT: the slot at position t predicts token t+1 from
+// tokens 0…t.
+//
+// Training objective (pinned past, vectorised like block diffusion): the T input tokens go through
+// the stack once, causally (the clean stream; each layer keeps its keys/values). The T targets get
+// one future slot each, cut into blocks of F with a random offset per batch; a slot sees the clean
+// tokens before its block's first target and, by the future mask, the slots of its own block.
+// Slots start at the max-entropy embedding (or a partial collapse toward their target); the solver
+// runs K steps x ← x + η·(S_θ(x) − x) on the slots; the loss is the cross-entropy of every slot at
+// the last step, plus optional deep supervision (the earlier steps' losses) and a velocity penalty
+// (the last step's mean squared update). Backward runs through every step and into the clean
+// stream through its keys and values.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "wfc/core/rng.hpp"
+#include "wfc/model/block_buffers.hpp"
+#include "wfc/model/past.hpp"
+#include "wfc/nn/block.hpp"
+#include "wfc/nn/embedding.hpp"
+#include "wfc/nn/layer_norm.hpp"
+#include "wfc/nn/masks.hpp"
+#include "wfc/nn/positions.hpp"
+#include "wfc/solver/solvers.hpp"
+
+namespace wfc {
+
+struct wfc_config {
+  index_t vocab = 65, width = 128, heads = 4, layers = 4;
+  index_t future = 4;   // F: future slots in the window (and the training block size)
+  index_t window = 64;  // W: positions in the window (the learned position table's rows)
+  bool bias = false;    // biases in the linear layers and norms (as gpt_config::bias)
+
+  void validate() const {
+    if (vocab <= 0 || width <= 0 || heads <= 0 || layers <= 0 || window <= 0)
+      throw config_error("wfc_config: vocab, width, heads, layers and window must be positive");
+    if (width % heads != 0)
+      throw config_error("wfc_config: " + std::to_string(heads) + " heads do not divide the width " + std::to_string(width));
+    if (future < 1 || future > window)
+      throw config_error("wfc_config: the future F (" + std::to_string(future) + ") must be between 1 and the window (" +
+                         std::to_string(window) + ")");
+  }
+};
+
+// The training objective's settings (DESIGN.md §2).
+struct wfc_objective {
+  index_t steps = 2;              // K: solver steps unrolled in training
+  bool random_steps = false;      // draw K from [1, steps] per batch instead
+  double partial = 0;             // rate of slots partially collapsed toward their target at the start
+  double deep_supervision = 0;    // weight of the mean loss of steps 1…K−1 beside the last step's
+  double velocity_penalty = 0;    // weight of the last step's mean squared update ‖Δx‖²/width per slot
+  std::uint64_t seed = 1;         // block offsets, K draws and corruption
+
+  void validate() const {
+    if (steps < 1) throw config_error("wfc_objective: need at least one solver step, got " + std::to_string(steps));
+    if (!(partial >= 0 && partial <= 1)) throw config_error("wfc_objective: the partial-collapse rate must be in [0, 1]");
+    if (!(deep_supervision >= 0) || !(velocity_penalty >= 0))
+      throw config_error("wfc_objective: deep_supervision and velocity_penalty must be ≥ 0");
+  }
+};
+
+// One batch's random choices: where blocks start and how many steps run. draw(i) of an objective
+// is always the same, so a run is reproducible and a gradient check sees one function.
+struct wfc_draw {
+  index_t offset = 0, steps = 1;
+  std::uint64_t stream = 0;  // corruption draws
+};
+
+template <class T, class Backend, class Past = past::pinned, class FutureMask = masks::bidirectional,
+          class Positions = learned_positions, class Solver = solvers::fixed_steps>
+class wfc_model {
+  static_assert(std::is_floating_point_v<T>, "wfc::wfc_model<T, …>: T must be float or double");
+  static_assert(is_past_policy<Past>::value,
+                "wfc::wfc_model: the Past policy needs `static constexpr bool cached` (see wfc/model/past.hpp)");
+  static_assert(is_mask_policy<FutureMask>::value,
+                "wfc::wfc_model: the FutureMask policy needs `bool keep(index_t query, index_t key) const` (see wfc/nn/masks.hpp)");
+  static_assert(is_position_policy<Positions>::value,
+                "wfc::wfc_model: the Positions policy needs `static constexpr bool rotary` (see wfc/nn/positions.hpp)");
+  static_assert(has_solver_steps<Solver>::value, "wfc::wfc_model: the Solver needs `index_t max_steps() const`");
+  static_assert(has_solver_test<Solver>::value, "wfc::wfc_model: the Solver needs `bool converged(index_t step, double residual) const`");
+  static_assert(has_solver_damping<Solver>::value, "wfc::wfc_model: the Solver needs a `double damping` member (η)");
+  static_assert(Past::cached, "wfc::wfc_model: this version trains the pinned past (past::pinned) only");
+
+  template <std::size_t R>
+  using buffer = tensor<T, R, Backend>;
+  using ids_buffer = tensor<token_id, 1, Backend>;
+
+ public:
+  using value_type = T;
+  using backend_type = Backend;
+  using past_policy = Past;
+  using future_mask = FutureMask;
+  using positions_policy = Positions;
+  using solver_type = Solver;
+
+  explicit wfc_model(const wfc_config& config, wfc_objective objective = {}, Solver solver = {})
+      : config_((config.validate(), config)), objective_((objective.validate(), objective)), solver_(solver) {
+    if (!(solver_.damping > 0 && solver_.damping <= 1))
+      throw config_error("wfc_model: the solver's damping η must be in (0, 1], got " + std::to_string(solver_.damping));
+    if (Positions::rotary && (config_.width / config_.heads) % 2 != 0)
+      throw config_error("wfc_model: rotary positions turn pairs of features, so the head width (" +
+                         std::to_string(config_.width / config_.heads) + ") must be even");
+    wte_ = nn::embedding(layout_, "wte", config_.vocab, config_.width);
+    if constexpr (!Positions::rotary) wpe_ = nn::embedding(layout_, "wpe", config_.window, config_.width);
+    for (index_t l = 0; l < config_.layers; ++l)
+      blocks_.emplace_back(layout_, "h." + std::to_string(l), config_.width, config_.heads, 4 * config_.width, config_.bias);
+    ln_f_ = nn::layer_norm(layout_, "ln_f", config_.width, config_.bias);
+    params_ = buffer<1>(shape<1>{{layout_.size()}});
+    grads_ = buffer<1>(shape<1>{{layout_.size()}});
+  }
+
+  const wfc_config& config() const { return config_; }
+  const wfc_objective& objective() const { return objective_; }
+  const Solver& solver() const { return solver_; }
+  const nn::parameter_layout& layout() const { return layout_; }
+  tensor_view<T, 1> parameters() { return params_.view(); }
+  tensor_view<T, 1> gradients() { return grads_.view(); }
+  void zero_grad() { fill(Backend{}, grads_.view(), T(0)); }
+
+  // The GPT's initialisation (weights N(0, 0.02), residual projections N(0, 0.02/√(2·layers)),
+  // biases 0, gains 1), each tensor from its own stream of the seed.
+  void initialise(std::uint64_t seed) {
+    const Backend be{};
+    fill(be, params_.view(), T(0));
+    std::uint64_t stream = 0;
+    for (const auto& spec : layout_.specs()) {
+      ++stream;
+      if (!spec.weight_decay) continue;
+      const bool residual = spec.name.find("c_proj.weight") != std::string::npos;
+      const double stddev = residual ? 0.02 / std::sqrt(2.0 * double(config_.layers)) : 0.02;
+      fill_normal(be, as_row(nn::vector_at(params_.view(), spec.offset, spec.size)), counter_rng(seed, stream), T(0), T(stddev));
+    }
+    for (const auto& b : blocks_) b.initialise_norms(be, params_.view());
+    ln_f_.initialise(be, params_.view());
+  }
+
+  // Batch i's random choices (the trainer's i-th forward/backward pair uses draw(i)).
+  wfc_draw draw(std::uint64_t i) const {
+    const counter_rng rng(objective_.seed, i);
+    wfc_draw d;
+    d.offset = std::min(config_.future - 1, index_t(rng.uniform<double>(0) * double(config_.future)));
+    d.steps = objective_.random_steps ? 1 + std::min(objective_.steps - 1, index_t(rng.uniform<double>(1) * double(objective_.steps)))
+                                      : objective_.steps;
+    d.stream = i;
+    return d;
+  }
+
+  // The training objective for `sequences` rows of T inputs and T targets (targets[t] follows
+  // ids[t], as a GPT's; ignore_index does not count), with the next draw. Keeps the activations.
+  T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences) {
+    return forward(ids, targets, sequences, draw(draws_));
+  }
+
+  T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences, const wfc_draw& d) {
+    const Backend be{};
+    const index_t steps = check_batch(ids, targets, sequences, d);
+    t_.resize(sequences, steps, objective_.steps, config_);
+    t_.draw = d;
+    prepare_inputs(ids, targets, d);
+    run_clean();
+    run_future(d.steps);
+    // The loss: the last step's cross-entropy, deep supervision over the earlier ones, the velocity penalty.
+    const index_t counted = t_.counted;
+    T loss = head_loss(d.steps);
+    last_loss_ = loss;
+    if (objective_.deep_supervision > 0 && d.steps > 1) {
+      T earlier = 0;
+      for (index_t k = 1; k < d.steps; ++k) earlier += head_loss(k);
+      loss += T(objective_.deep_supervision) * earlier / T(d.steps - 1);
+    }
+    if (objective_.velocity_penalty > 0) {
+      copy(be, t_.delta.view(), t_.state[std::size_t(d.steps)].cview());
+      axpy(be, t_.delta.view(), T(-1), t_.state[std::size_t(d.steps - 1)].cview());
+      const T rows = T(t_.rows());
+      loss += T(objective_.velocity_penalty) * squared_norm(be, t_.delta.cview()) / (rows * T(config_.width));
+    }
+    counted_ = counted;
+    return loss;
+  }
+
+  // The last forward's cross-entropy at its last step (without the penalties), mean per counted slot.
+  T last_cross_entropy() const { return last_loss_; }
+
+  // Mean NLL of the last forward's last step by slot offset within its block (0 = first slot:
+  // next-token prediction from a cold start); NaN where no slot had that offset.
+  std::vector<double> offset_nll() const {
+    std::vector<double> sum(std::size_t(config_.future), 0.0), count(std::size_t(config_.future), 0.0);
+    const auto rows = to_host<Backend>(t_.loss_rows[std::size_t(t_.draw.steps)].cview());
+    for (index_t r = 0; r < t_.rows(); ++r) {
+      if (t_.host_targets[std::size_t(r)] == ignore_index) continue;
+      const auto o = std::size_t(slot_offset(r % t_.steps, t_.draw));
+      sum[o] += double(rows[std::size_t(r)]);
+      count[o] += 1;
+    }
+    for (std::size_t o = 0; o < sum.size(); ++o) sum[o] = count[o] > 0 ? sum[o] / count[o] : std::nan("");
+    return sum;
+  }
+
+  // grads += ∂loss/∂params for the last forward, then the next forward uses the next draw.
+  void backward() {
+    if (counted_ < 0) throw config_error("wfc_model::backward: call forward with targets first");
+    const Backend be{};
+    const auto p = params_.cview();
+    const auto g = grads_.view();
+    const index_t K = t_.draw.steps;
+    const T eta = T(solver_.damping);
+    for (auto& b : t_.dkeys) fill(be, b.view(), T(0));
+    for (auto& b : t_.dvalues) fill(be, b.view(), T(0));
+    // d(state_K): the last step's head, and the velocity penalty on state_K − state_{K−1}
+    auto dstate = t_.dstate[0].view(), dprev = t_.dstate[1].view();
+    fill(be, dstate, T(0));
+    head_backward(K, dstate, T(1));
+    if (objective_.velocity_penalty > 0) {
+      const T c = T(2 * objective_.velocity_penalty) / (T(t_.rows()) * T(config_.width));
+      axpy(be, dstate, c, t_.delta.cview());
+      fill(be, t_.carry.view(), T(0));
+      axpy(be, t_.carry.view(), -c, t_.delta.cview());  // into d(state_{K−1})
+    }
+    for (index_t k = K; k >= 1; --k) {
+      // state_k = (1 − η)·state_{k−1} + η·S(state_{k−1})
+      fill(be, dprev, T(0));
+      axpy(be, dprev, T(1) - eta, as_const(dstate));
+      if (k == K && objective_.velocity_penalty > 0) axpy(be, dprev, T(1), t_.carry.cview());
+      if (k - 1 >= 1 && objective_.deep_supervision > 0 && K > 1)
+        head_backward(k - 1, dprev, T(objective_.deep_supervision) / T(K - 1));
+      scale(be, dstate, eta);  // dS = η·d(state_k)
+      backward_stack(k, as_const(dstate), dprev, p, g);
+      std::swap(dstate, dprev);
+    }
+    // state_0 = P·E + positions
+    wte_.backward(be, tensor_view<T, 2>{}, g, as_const(dstate), t_.probs.cview(), p);
+    if constexpr (!Positions::rotary) wpe_.backward(be, g, as_const(dstate), t_.positions.cview());
+    backward_clean(p, g);
+    counted_ = -1;
+    ++draws_;
+  }
+
+  // How many draws the trainer has used (each backward advances it); set it to resume a run.
+  std::uint64_t draws() const { return draws_; }
+  void set_draws(std::uint64_t n) { draws_ = n; }
+
+ private:
+  // Everything one batch shape needs; reallocated when the shape changes.
+  struct pass {
+    index_t sequences = 0, steps = 0, max_steps = 0, counted = 0, keep_offset = -1;
+    wfc_draw draw;
+    std::vector<token_id> host_targets;
+    ids_buffer ids, targets, positions;
+    tensor<bool, 2, Backend> causal, future_keep;
+    buffer<2> probs, pos_embed, delta, carry;
+    std::vector<buffer<2>> clean, dclean;                   // clean stream entering each block (and leaving the last)
+    std::vector<block_buffers<T, Backend>> clean_acts;      // [layer]
+    std::vector<buffer<2>> state, dstate;                   // future state after each step (0 = start)
+    std::vector<std::vector<buffer<2>>> stream;             // [step][layer]: the stack's stream inside each step
+    std::vector<std::vector<block_buffers<T, Backend>>> acts;  // [step][layer]
+    std::vector<buffer<2>> final, logits, dlogits, dfinal;  // per step (deep supervision reads the earlier ones)
+    std::vector<buffer<1>> final_mean, final_rstd, loss_rows;
+    buffer<1> dloss;
+    std::vector<buffer<2>> dkeys, dvalues;  // per layer [N, width]: gradients of the clean stream's keys/values
+    std::vector<buffer<2>> dstream;         // two, alternating through the stack
+    block_scratch_buffers<T, Backend> clean_scratch{0, 0, 0, 0, 0}, future_scratch{0, 0, 0, 0, 0};
+
+    index_t rows() const { return sequences * steps; }
+
+    void resize(index_t s, index_t t, index_t k_max, const wfc_config& c) {
+      if (s == sequences && t == steps && k_max == max_steps) return;
+      sequences = s;
+      steps = t;
+      max_steps = k_max;
+      keep_offset = -1;
+      const index_t n = s * t, d = c.width;
+      ids = ids_buffer(n);
+      targets = ids_buffer(n);
+      positions = ids_buffer(n);
+      causal = tensor<bool, 2, Backend>(shape<2>{{t, t}}, attention_mask(masks::causal{}, t));
+      probs = buffer<2>(n, c.vocab);
+      pos_embed = buffer<2>(n, d);
+      delta = buffer<2>(n, d);
+      carry = buffer<2>(n, d);
+      clean.clear();
+      dclean.clear();
+      for (index_t l = 0; l <= c.layers; ++l) clean.emplace_back(n, d);
+      for (int i = 0; i < 2; ++i) dclean.emplace_back(n, d);
+      clean_acts.clear();
+      for (index_t l = 0; l < c.layers; ++l) clean_acts.emplace_back(s, t, t, d, c.heads);
+      state.clear();
+      stream.clear();
+      acts.clear();
+      final.clear();
+      logits.clear();
+      dlogits.clear();
+      dfinal.clear();
+      final_mean.clear();
+      final_rstd.clear();
+      loss_rows.clear();
+      for (index_t k = 0; k <= k_max; ++k) {
+        state.emplace_back(n, d);
+        final.emplace_back(n, d);
+        logits.emplace_back(n, c.vocab);
+        final_mean.emplace_back(shape<1>{{n}});
+        final_rstd.emplace_back(shape<1>{{n}});
+        loss_rows.emplace_back(shape<1>{{n}});
+        stream.emplace_back();
+        acts.emplace_back();
+        if (k == 0) continue;
+        for (index_t l = 0; l <= c.layers; ++l) stream.back().emplace_back(n, d);
+        for (index_t l = 0; l < c.layers; ++l) acts.back().emplace_back(s, t, 2 * t, d, c.heads);
+      }
+      dlogits.emplace_back(n, c.vocab);
+      dfinal.emplace_back(n, d);
+      dloss = buffer<1>(shape<1>{{n}});
+      dstate.clear();
+      dstream.clear();
+      for (int i = 0; i < 2; ++i) {
+        dstate.emplace_back(n, d);
+        dstream.emplace_back(n, d);
+      }
+      dkeys.clear();
+      dvalues.clear();
+      for (index_t l = 0; l < c.layers; ++l) {
+        dkeys.emplace_back(n, d);
+        dvalues.emplace_back(n, d);
+      }
+      clean_scratch = block_scratch_buffers<T, Backend>(s, t, t, d, c.heads);
+      future_scratch = block_scratch_buffers<T, Backend>(s, t, 2 * t, d, c.heads);
+    }
+  };
+
+  index_t check_batch(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences,
+                      const wfc_draw& d) const {
+    if (sequences <= 0 || ids.empty() || ids.size() % std::size_t(sequences) != 0)
+      throw shape_error("wfc_model: " + std::to_string(ids.size()) + " tokens are not " + std::to_string(sequences) +
+                        " sequences of equal length");
+    if (targets.size() != ids.size())
+      throw shape_error("wfc_model: " + std::to_string(targets.size()) + " targets for " + std::to_string(ids.size()) + " tokens");
+    const index_t steps = index_t(ids.size()) / sequences;
+    if (steps > config_.window)
+      throw shape_error("wfc_model: sequences of " + std::to_string(steps) + " tokens exceed the window of " +
+                        std::to_string(config_.window) + " positions");
+    if (d.steps < 1 || d.steps > objective_.steps || d.offset < 0 || d.offset >= config_.future)
+      throw config_error("wfc_model: a draw needs 1 ≤ steps ≤ " + std::to_string(objective_.steps) + " and 0 ≤ offset < F");
+    return steps;
+  }
+
+  // The blocks that cut a batch's targets: target t (a label of t + 1: the position of the token
+  // it stands for) is in the block of its label.
+  masks::blocks cut(const wfc_draw& d) const { return masks::blocks{config_.future, d.offset}; }
+  // A target's offset within its block (labels start at 1, so block 0 may be short).
+  index_t slot_offset(index_t target, const wfc_draw& d) const {
+    const index_t label = target + 1;
+    return label - std::max<index_t>(cut(d).start(label), 1);
+  }
+
+  // Ids, targets, positions and the slots' starting probability vectors; the future mask.
+  void prepare_inputs(const std::vector<token_id>& ids, const std::vector<token_id>& targets, const wfc_draw& d) {
+    const index_t n = t_.rows(), steps = t_.steps, V = config_.vocab;
+    for (token_id y : targets)
+      if (y != ignore_index && (y < 0 || y >= V))
+        throw value_error("wfc_model: target " + std::to_string(y) + " is outside the vocabulary of " + std::to_string(V));
+    t_.ids.copy_from_host(ids);
+    t_.targets.copy_from_host(targets);
+    t_.host_targets = targets;
+    std::vector<token_id> pos(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) pos[std::size_t(i)] = token_id(i % steps);
+    t_.positions.copy_from_host(pos);
+    // Max entropy, or for a partially collapsed slot α·onehot(target) + (1 − α)·uniform.
+    std::vector<T> p(static_cast<std::size_t>(n * V), T(1) / T(V));
+    const counter_rng rng(objective_.seed ^ 0x5bd1e995u, d.stream);
+    index_t counted = 0;
+    for (index_t r = 0; r < n; ++r) {
+      const token_id y = targets[std::size_t(r)];
+      counted += y != ignore_index;
+      if (objective_.partial <= 0 || y == ignore_index) continue;
+      if (rng.uniform<double>(std::uint64_t(2 * r)) >= objective_.partial) continue;
+      const T alpha = T(rng.uniform<double>(std::uint64_t(2 * r + 1)));
+      for (index_t v = 0; v < V; ++v) p[std::size_t(r * V + v)] = (T(1) - alpha) / T(V) + (v == y ? alpha : T(0));
+    }
+    t_.counted = counted;
+    t_.probs.copy_from_host(p);
+    if (t_.keep_offset != d.offset) {  // the mask depends on the batch shape and the offset only
+      const auto c = cut(d);
+      t_.future_keep = tensor<bool, 2, Backend>(
+          shape<2>{{steps, 2 * steps}},
+          attention_mask(masks::before_block{c}, steps, masks::within_block<FutureMask>{c}, steps, 1));
+      t_.keep_offset = d.offset;
+    }
+  }
+
+  nn::attention_context<T> clean_context() const {
+    nn::attention_context<T> c;
+    c.keep = t_.causal.cview();
+    c.sequences = t_.sequences;
+    if constexpr (Positions::rotary) c.positions = t_.positions.cview();
+    return c;
+  }
+  nn::attention_context<T> future_context(index_t layer) const {
+    nn::attention_context<T> c;
+    c.keep = t_.future_keep.cview();
+    c.sequences = t_.sequences;
+    if constexpr (Positions::rotary) c.positions = t_.positions.cview();
+    c.past_keys = t_.clean_acts[std::size_t(layer)].keys(t_.sequences);
+    c.past_values = t_.clean_acts[std::size_t(layer)].values(t_.sequences);
+    return c;
+  }
+
+  void add_positions(tensor_view<T, 2> x) {
+    if constexpr (!Positions::rotary) {
+      const Backend be{};
+      wpe_.forward(be, t_.pos_embed.view(), t_.positions.cview(), params_.cview());
+      axpy(be, x, T(1), t_.pos_embed.cview());
+    }
+  }
+
+  // The clean stream: the inputs, causally, through every block (keys/values kept in its activations).
+  void run_clean() {
+    const Backend be{};
+    const auto p = params_.cview();
+    wte_.forward(be, t_.clean[0].view(), t_.ids.cview(), p);
+    add_positions(t_.clean[0].view());
+    const auto context = clean_context();
+    for (std::size_t l = 0; l < blocks_.size(); ++l)
+      blocks_[l].forward(be, t_.clean[l + 1].view(), t_.clean_acts[l].view(t_.steps), t_.clean[l].cview(), context, p);
+  }
+
+  // state_0 = P·E + positions, then K solver steps.
+  void run_future(index_t K) {
+    const Backend be{};
+    const auto p = params_.cview();
+    const T eta = T(solver_.damping);
+    wte_.forward(be, t_.state[0].view(), t_.probs.cview(), p);
+    add_positions(t_.state[0].view());
+    for (index_t k = 1; k <= K; ++k) {
+      auto& s = t_.stream[std::size_t(k)];
+      copy(be, s[0].view(), t_.state[std::size_t(k - 1)].cview());
+      for (std::size_t l = 0; l < blocks_.size(); ++l)
+        blocks_[l].forward(be, s[l + 1].view(), t_.acts[std::size_t(k)][l].view(2 * t_.steps), s[l].cview(),
+                           future_context(index_t(l)), p);
+      auto next = t_.state[std::size_t(k)].view();
+      copy(be, next, t_.state[std::size_t(k - 1)].cview());
+      scale(be, next, T(1) - eta);
+      axpy(be, next, eta, s.back().cview());
+    }
+  }
+
+  // Cross-entropy of the slots at step k (mean over counted slots); keeps its activations.
+  T head_loss(index_t k) {
+    const Backend be{};
+    const auto p = params_.cview();
+    const auto i = std::size_t(k);
+    ln_f_.forward(be, t_.final[i].view(), t_.final_mean[i].view(), t_.final_rstd[i].view(), t_.state[i].cview(), p);
+    gemm(be, t_.logits[i].view(), t_.final[i].cview(), transpose(wte_.table(p)));
+    cross_entropy_forward(be, t_.loss_rows[i].view(), t_.logits[i].cview(), t_.targets.cview());
+    return t_.counted ? sum(be, t_.loss_rows[i].cview()) / T(t_.counted) : T(0);
+  }
+
+  // dstate += weight·∂(head loss at step k)/∂state_k, and the head's parameter gradients.
+  void head_backward(index_t k, tensor_view<T, 2> dstate, T weight) {
+    const Backend be{};
+    const auto p = params_.cview();
+    const auto g = grads_.view();
+    const auto i = std::size_t(k);
+    fill(be, t_.dloss.view(), t_.counted ? weight / T(t_.counted) : T(0));
+    fill(be, t_.dlogits[0].view(), T(0));
+    cross_entropy_backward(be, t_.dlogits[0].view(), t_.dloss.cview(), t_.logits[i].cview(), t_.targets.cview());
+    gemm(be, t_.dfinal[0].view(), t_.dlogits[0].cview(), wte_.table(p));
+    gemm(be, wte_.table(g), transpose(t_.dlogits[0].cview()), t_.final[i].cview(), T(1), T(1));
+    ln_f_.backward(be, dstate, g, t_.dfinal[0].cview(), t_.state[i].cview(), t_.final_mean[i].cview(), t_.final_rstd[i].cview(), p);
+  }
+
+  // dinput += (∂S/∂input at step k)ᵀ·dout; the clean stream's key/value gradients accumulate.
+  void backward_stack(index_t k, tensor_view<const T, 2> dout, tensor_view<T, 2> dinput, tensor_view<const T, 1> p,
+                      tensor_view<T, 1> g) {
+    const Backend be{};
+    auto& s = t_.stream[std::size_t(k)];
+    std::size_t cur = 0;
+    copy(be, t_.dstream[cur].view(), dout);
+    for (std::size_t l = blocks_.size(); l-- > 0;) {
+      auto dx = l == 0 ? dinput : t_.dstream[1 - cur].view();
+      if (l != 0) fill(be, dx, T(0));
+      blocks_[l].backward(be, dx, g, t_.future_scratch.view(), t_.dstream[cur].cview(), s[l].cview(),
+                          t_.acts[std::size_t(k)][l].view(2 * t_.steps), future_context(index_t(l)), p,
+                          nn::past_gradients<T>{as_segment(t_.dkeys[l].view()), as_segment(t_.dvalues[l].view())});
+      cur = 1 - cur;
+    }
+  }
+
+  // An [N, width] buffer as the [sequences, T, width] past segment it is the gradient of.
+  tensor_view<T, 3> as_segment(tensor_view<T, 2> rows) const {
+    return reshape(rows, shape<3>{{t_.sequences, t_.steps, config_.width}});
+  }
+
+  // The clean stream gets its gradient only through its keys and values.
+  void backward_clean(tensor_view<const T, 1> p, tensor_view<T, 1> g) {
+    const Backend be{};
+    std::size_t cur = 0;
+    fill(be, t_.dclean[cur].view(), T(0));
+    const auto context = clean_context();
+    for (std::size_t l = blocks_.size(); l-- > 0;) {
+      fill(be, t_.dclean[1 - cur].view(), T(0));
+      const nn::own_kv_gradients<T> kv{t_.dkeys[l].cview(), t_.dvalues[l].cview()};
+      blocks_[l].backward(be, t_.dclean[1 - cur].view(), g, t_.clean_scratch.view(), t_.dclean[cur].cview(), t_.clean[l].cview(),
+                          t_.clean_acts[l].view(t_.steps), context, p, {}, kv);
+      cur = 1 - cur;
+    }
+    wte_.backward(be, g, t_.dclean[cur].cview(), t_.ids.cview());
+    if constexpr (!Positions::rotary) wpe_.backward(be, g, t_.dclean[cur].cview(), t_.positions.cview());
+  }
+
+  wfc_config config_;
+  wfc_objective objective_;
+  Solver solver_;
+  nn::parameter_layout layout_;
+  nn::embedding wte_, wpe_;
+  std::vector<nn::transformer_block> blocks_;
+  nn::layer_norm ln_f_;
+  buffer<1> params_, grads_;
+  pass t_;
+  index_t counted_ = -1;
+  T last_loss_ = 0;
+  std::uint64_t draws_ = 0;
+};
+
+}  // namespace wfc

@@ -1,0 +1,76 @@
+#pragma once
+// Solvers for the WFC fixed point of the future slots, x = S_θ(x): each step moves the slots along
+// the velocity field v(x) = S_θ(x) − x by a damping factor η, x ← x + η·v(x), and a solver says
+// when to stop. A solver is a small struct:
+//
+//   struct my_solver {
+//     double damping = 1;                                   // η
+//     index_t max_steps() const;                            // never more steps than this
+//     bool converged(index_t step, double residual) const;  // residual = ‖Δx‖/‖x‖ after `step` steps
+//   };
+//
+// Training unrolls a fixed number of steps (and backpropagates through them); generation and
+// evaluation ask converged() after every step, which costs one scalar read back per step.
+#include <type_traits>
+#include <utility>
+
+#include "wfc/core/tensor_view.hpp"
+
+namespace wfc::solvers {
+
+// Exactly `steps` steps.
+struct fixed_steps {
+  index_t steps = 4;
+  double damping = 1.0;
+  index_t max_steps() const { return steps; }
+  bool converged(index_t, double) const { return false; }
+};
+
+// Until the relative update ‖Δx‖/‖x‖ over the future segment is at most `tolerance`, or `limit`
+// steps (early exit: easy contexts take fewer steps).
+struct until_converged {
+  double tolerance = 1e-3;
+  index_t limit = 16;
+  double damping = 1.0;
+  index_t max_steps() const { return limit; }
+  bool converged(index_t, double residual) const { return residual <= tolerance; }
+};
+
+}  // namespace wfc::solvers
+
+namespace wfc {
+
+// What a solve did: steps taken and the last relative update.
+struct solve_report {
+  index_t steps = 0;
+  double residual = 0;
+};
+
+template <class S, class = void>
+struct has_solver_steps : std::false_type {};
+template <class S>
+struct has_solver_steps<S, std::enable_if_t<std::is_convertible_v<decltype(std::declval<const S&>().max_steps()), index_t>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_solver_test : std::false_type {};
+template <class S>
+struct has_solver_test<S, std::enable_if_t<std::is_convertible_v<
+                              decltype(std::declval<const S&>().converged(index_t{}, double{})), bool>>> : std::true_type {};
+template <class S, class = void>
+struct has_solver_damping : std::false_type {};
+template <class S>
+struct has_solver_damping<S, std::enable_if_t<std::is_convertible_v<decltype(std::declval<const S&>().damping), double>>>
+    : std::true_type {};
+
+template <class S>
+struct is_solver : std::bool_constant<has_solver_steps<S>::value && has_solver_test<S>::value && has_solver_damping<S>::value> {};
+
+template <class S>
+constexpr void require_solver() {
+  static_assert(has_solver_steps<S>::value, "wfc: a solver needs `index_t max_steps() const` (see wfc/solver/solvers.hpp)");
+  static_assert(has_solver_test<S>::value,
+                "wfc: a solver needs `bool converged(index_t step, double residual) const` (see wfc/solver/solvers.hpp)");
+  static_assert(has_solver_damping<S>::value, "wfc: a solver needs a `double damping` member (η; see wfc/solver/solvers.hpp)");
+}
+
+}  // namespace wfc

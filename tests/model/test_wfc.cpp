@@ -1,0 +1,134 @@
+// The WFC model's training objective: the gradient of the whole unrolled objective (clean stream,
+// K solver steps, deep supervision, velocity penalty, partial collapse) against finite differences
+// for every parameter (reference backend, double), for every policy; every backend against the
+// reference; and bad configurations and batches.
+#include "support/gradients.hpp"
+#include "wfc/model/wfc_model.hpp"
+
+using namespace wfc;
+using namespace wfc::testing;
+
+namespace {
+wfc_config tiny_wfc(index_t future) {
+  wfc_config c;
+  c.vocab = 5;
+  c.width = 4;
+  c.heads = 2;
+  c.layers = 2;
+  c.future = future;
+  c.window = 6;
+  return c;
+}
+wfc_objective rich_objective() {
+  wfc_objective o;
+  o.steps = 2;
+  o.partial = 0.5;
+  o.deep_supervision = 0.5;
+  o.velocity_penalty = 0.3;
+  return o;
+}
+const std::vector<token_id> ids{0, 3, 1, 4, 2, 2, 0, 1, 3, 4};
+const std::vector<token_id> targets{3, 1, ignore_index, 2, 2, 0, 1, 4, 4, 0};
+
+// Loss gradient against finite differences for one composition of policies.
+template <class Mask, class Positions>
+void check_gradient(index_t future, double damping, bool bias) {
+  CAPTURE(future, damping, bias);
+  wfc_config c = tiny_wfc(future);
+  c.bias = bias;
+  wfc_model<double, reference, past::pinned, Mask, Positions> model(c, rich_objective(), solvers::fixed_steps{2, damping});
+  model.initialise(7);
+  auto p = model.parameters();
+  const auto noise = random_values(p.size(), 3, -0.5, 0.5);
+  for (index_t i = 0; i < p.size(); ++i) p(i) += noise[std::size_t(i)];
+  for (std::uint64_t draw : {0u, 1u}) {  // different block offsets and partial collapses
+    CAPTURE(draw);
+    wfc_draw d = model.draw(draw);
+    d.offset = index_t(draw) % future;
+    const double loss = model.forward(ids, targets, 2, d);
+    REQUIRE(std::isfinite(loss));
+    model.zero_grad();
+    model.backward();
+    std::vector<double> analytic(model.gradients().data(), model.gradients().data() + p.size());
+    auto f = [&] { return model.forward(ids, targets, 2, d); };
+    require_gradient(analytic, numerical_gradient(p.data(), p.size(), f));
+  }
+}
+}  // namespace
+
+TEST_CASE("wfc objective: the unrolled gradient matches finite differences for every parameter and policy", "[model][wfc]") {
+  SECTION("bidirectional future, learned positions, F = 2") { check_gradient<masks::bidirectional, learned_positions>(2, 1.0, false); }
+  SECTION("causal future, rotary positions, damped, F = 3") { check_gradient<masks::causal, rotary_positions>(3, 0.6, false); }
+  SECTION("window<1> future, learned positions, biases, F = 3") { check_gradient<masks::window<1>, learned_positions>(3, 0.8, true); }
+  SECTION("F = 1 (nearly the GPT)") { check_gradient<masks::bidirectional, learned_positions>(1, 1.0, false); }
+}
+
+TEMPLATE_LIST_TEST_CASE("wfc objective: every backend computes the reference's loss and gradients", "[model][wfc]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  auto check = [](auto mask, auto positions) {
+    using M = decltype(mask);
+    using P = decltype(positions);
+    wfc_model<double, reference, past::pinned, M, P> want(tiny_wfc(2), rich_objective());
+    wfc_model<T, B, past::pinned, M, P> got(tiny_wfc(2), rich_objective());
+    want.initialise(11);
+    got.initialise(11);
+    const wfc_draw d = want.draw(3);
+    const double lw = want.forward(ids, targets, 2, d);
+    const double lg = double(got.forward(ids, targets, 2, d));
+    require_close_scalar(lg, lw, 1e-5, 1e-6);
+    want.zero_grad();
+    got.zero_grad();
+    want.backward();
+    got.backward();
+    require_close<T>(values_of_view<B>(got.gradients()), values_of_view<reference>(want.gradients()), 256);
+    const auto ow = want.offset_nll(), og = got.offset_nll();
+    REQUIRE(ow.size() == 2);
+    for (std::size_t i = 0; i < ow.size(); ++i) require_close_scalar(og[i], ow[i], 1e-5, 1e-6);
+  };
+  check(masks::bidirectional{}, learned_positions{});
+  check(masks::causal{}, rotary_positions{});
+  check(masks::window<1>{}, learned_positions{});
+}
+
+TEST_CASE("wfc objective: a slot sees only the clean tokens before its block", "[model][wfc]") {
+  // Changing an input token after a slot's block start cannot change that slot's loss.
+  wfc_config c = tiny_wfc(2);
+  wfc_model<double, reference> model(c, rich_objective());
+  model.initialise(5);
+  wfc_draw d;
+  d.offset = 0;
+  d.steps = 2;
+  // One sequence of 5: targets 0…4 have labels 1…5; blocks of 2 from offset 0 are {1}, {2, 3}, {4, 5}
+  // (label 0 would start block 0). Target 1 (label 2) starts its block: it sees clean tokens 0, 1.
+  const std::vector<token_id> x{1, 2, 3, 4, 0}, y{2, 3, 4, 0, 1};
+  model.forward(x, y, 1, d);
+  const auto before = model.offset_nll();
+  std::vector<token_id> changed = x;
+  changed[4] = 3;  // the last input: only the last block's slots can see it… and none does (labels ≤ 5 see < 4)
+  model.forward(changed, y, 1, d);
+  const auto after = model.offset_nll();
+  REQUIRE(before == after);
+  changed = x;
+  changed[1] = 0;  // seen by every block after the first
+  model.forward(changed, y, 1, d);
+  REQUIRE(model.offset_nll() != before);
+}
+
+TEST_CASE("wfc model rejects impossible configurations and bad batches", "[model][wfc]") {
+  wfc_config c = tiny_wfc(2);
+  c.heads = 3;
+  REQUIRE_THROWS_AS((wfc_model<float, reference>(c)), config_error);
+  c = tiny_wfc(7);  // F larger than the window
+  REQUIRE_THROWS_AS((wfc_model<float, reference>(c)), config_error);
+  wfc_objective o;
+  o.steps = 0;
+  REQUIRE_THROWS_AS((wfc_model<float, reference>(tiny_wfc(2), o)), config_error);
+  REQUIRE_THROWS_AS((wfc_model<float, reference>(tiny_wfc(2), {}, solvers::fixed_steps{2, 1.5})), config_error);
+  wfc_model<float, reference> model(tiny_wfc(2));
+  REQUIRE_THROWS_AS(model.forward({0, 1, 2}, {1, 2, 3}, 2), shape_error);                     // not 2 equal sequences
+  REQUIRE_THROWS_AS(model.forward({0, 1, 2, 3, 4, 0, 1}, {1, 2, 3, 4, 0, 1, 2}, 1), shape_error);  // longer than the window
+  REQUIRE_THROWS_AS(model.forward({0, 1}, {1}, 1), shape_error);
+  REQUIRE_THROWS_AS(model.forward({0, 1}, {1, 9}, 1), value_error);  // target outside the vocabulary
+  REQUIRE_THROWS_AS(model.backward(), config_error);                  // no forward yet
+}
