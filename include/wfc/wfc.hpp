@@ -19,6 +19,8 @@
 #include "wfc/data.hpp"
 #include "wfc/model/generate.hpp"
 #include "wfc/model/gpt.hpp"
+#include "wfc/model/wfc_evaluation.hpp"
+#include "wfc/model/wfc_model.hpp"
 #include "wfc/nn.hpp"
 #include "wfc/sampling/sampler.hpp"
 #include "wfc/train/optimizer.hpp"
