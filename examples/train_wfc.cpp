@@ -19,7 +19,7 @@ struct options {
   wfc::wfc_config model;  // the vocabulary comes from the text, the window from the training block
   wfc::wfc_objective objective;
   wfc::trainer_settings train;
-  double damping = 1.0;
+  double damping = 1.0, tolerance = 1e-2;
   std::string positions = "learned", future_mask = "bidirectional";
   int threads = 0;
 };
@@ -66,6 +66,13 @@ int run(const options& o) {
   std::printf("per offset:");
   for (double v : eval.per_offset) std::printf(" %.4f", v);
   std::printf("\n");
+  const auto fixed = chain_nll(model, data, split::validation, o.train, solvers::fixed_steps{objective.steps, o.damping});
+  std::printf("chain NLL (first-future collapse, teacher forcing, warm starts), %lld steps per token: %.4f\n",
+              static_cast<long long>(objective.steps), fixed.nll);
+  const solvers::until_converged early{o.tolerance, 4 * objective.steps, o.damping};
+  const auto adaptive = chain_nll(model, data, split::validation, o.train, early);
+  std::printf("chain NLL until ‖Δx‖/‖x‖ ≤ %g (at most %lld steps): %.4f, %.2f steps per token\n", o.tolerance,
+              static_cast<long long>(early.limit), adaptive.nll, adaptive.steps_per_token);
   return 0;
 }
 
@@ -108,6 +115,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", o.objective.steps, "K: solver steps unrolled in training");
   app.add_flag("--random-steps", o.objective.random_steps, "draw K from 1…K per batch");
   app.add_option("--damping", o.damping, "η: each step moves the slots by η·(S(x) − x)");
+  app.add_option("--tolerance", o.tolerance, "early-exit tolerance of the evaluation's converging solver");
   app.add_option("--partial", o.objective.partial, "rate of slots partially collapsed toward their target at the start");
   app.add_option("--deep-supervision", o.objective.deep_supervision, "weight of the earlier steps' losses");
   app.add_option("--velocity-penalty", o.objective.velocity_penalty, "weight of the last step's mean squared update");

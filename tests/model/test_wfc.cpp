@@ -132,3 +132,76 @@ TEST_CASE("wfc model rejects impossible configurations and bad batches", "[model
   REQUIRE_THROWS_AS(model.forward({0, 1}, {1, 9}, 1), value_error);  // target outside the vocabulary
   REQUIRE_THROWS_AS(model.backward(), config_error);                  // no forward yet
 }
+
+TEMPLATE_LIST_TEST_CASE("wfc inference: a cached past gives the outputs of recomputing it", "[model][wfc]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  auto check = [](auto mask, auto positions) {
+    using M = decltype(mask);
+    using P = decltype(positions);
+    wfc_model<T, B, past::pinned, M, P> model(tiny_wfc(3), rich_objective());
+    model.initialise(9);
+    const std::vector<token_id> past{2, 0, 4, 1};
+    const solvers::fixed_steps solver{3, 0.7};
+    // Recomputed: the whole past at once, then the slots from cold.
+    model.reset(1);
+    model.append_past(past);
+    model.reset_future();
+    model.converge(solver);
+    const auto whole = values_of_view<B>(model.future_logits());
+    // Cached: one token at a time (each appended against the cache).
+    model.reset(1);
+    for (token_id t : past) model.append_past({t});
+    model.reset_future();
+    model.converge(solver);
+    require_close<T>(values_of_view<B>(model.future_logits()), whole, 64);
+    REQUIRE(model.slots() == 3);
+  };
+  check(masks::bidirectional{}, learned_positions{});
+  check(masks::causal{}, rotary_positions{});
+}
+
+TEST_CASE("wfc inference: converging a block of slots gives the training forward's logits for it", "[model][wfc]") {
+  // Training: the block of targets 2…4 (labels 3…5; F = 3, offset 0) sees clean tokens 0…2 and its
+  // own slots. Inference: the same past, the same three slots from cold, the same K steps.
+  wfc_config c = tiny_wfc(3);
+  wfc_objective o;
+  o.steps = 2;
+  wfc_model<double, reference, past::pinned, masks::causal, rotary_positions> model(c, o, solvers::fixed_steps{2, 0.9});
+  model.initialise(4);
+  const std::vector<token_id> x{1, 4, 0, 2, 3, 1}, y{4, 0, 2, 3, 1, 0};
+  wfc_draw d;
+  d.offset = 0;
+  d.steps = 2;
+  model.forward(x, y, 1, d);
+  const auto training = values_of_view<reference>(model.last_logits());
+  model.reset(1);
+  model.append_past({1, 4, 0});
+  model.reset_future();
+  const auto report = model.converge(solvers::fixed_steps{2, 0.9});
+  REQUIRE(report.steps == 2);
+  REQUIRE(report.residual > 0);
+  const auto slots = values_of_view<reference>(model.future_logits());
+  const index_t V = c.vocab;
+  REQUIRE(slots.size() == std::size_t(3 * V));
+  require_close<double>(slots, std::vector<double>(training.begin() + 2 * V, training.begin() + 5 * V), 64);
+}
+
+TEST_CASE("wfc inference: the window bounds the slots, and misuse is refused", "[model][wfc]") {
+  wfc_model<double, reference> model(tiny_wfc(3));  // window 6, F 3
+  model.initialise(1);
+  REQUIRE_THROWS_AS(model.reset_future(), config_error);  // no past yet
+  model.reset(1);
+  model.append_past({0, 1, 2, 3});
+  model.reset_future();
+  REQUIRE(model.slots() == 3);  // positions 3, 4, 5
+  model.converge(solvers::until_converged{1e-9, 5, 1.0});
+  model.append_past({4});
+  model.shift_future(1);
+  REQUIRE(model.slots() == 2);  // positions 4, 5: the window is full
+  REQUIRE_THROWS_AS(model.shift_future(3), config_error);
+  REQUIRE_THROWS_AS(model.append_past({0, 1}), shape_error);  // 5 + 2 > 6
+  REQUIRE_THROWS_AS(model.append_past({7}), value_error);     // outside the vocabulary
+  const auto report = model.converge(solvers::until_converged{1e-9, 5, 1.0});
+  REQUIRE(report.steps <= 5);
+}

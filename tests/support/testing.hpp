@@ -177,9 +177,9 @@ std::vector<double> values_of(const tensor<T, Rank, Backend>& t) {
   return convert<double>(t.to_host());
 }
 
-// A contiguous rank-1 view's values, from any backend's memory.
-template <class Backend, class T>
-std::vector<double> values_of_view(tensor_view<T, 1> v) {
+// A contiguous view's values (row-major), from any backend's memory.
+template <class Backend, class T, std::size_t Rank>
+std::vector<double> values_of_view(tensor_view<T, Rank> v) {
   std::vector<std::remove_const_t<T>> host(static_cast<std::size_t>(v.size()));
   backend_memory<Backend>::to_host(host.data(), v.data(), v.size());
   return convert<double>(host);

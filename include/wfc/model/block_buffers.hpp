@@ -26,6 +26,15 @@ struct block_buffers {
     return {ln1_out.view(), mid.view(), ln2_out.view(), m1.view(), r1.view(), m2.view(), r2.view(),
             {qkv.view(), probs.view().slice(1, 0, keys), y.view()}, {pre.view(), post.view()}};
   }
+  // The first `rows` rows of one sequence (a call with fewer rows than the buffers hold).
+  typename nn::transformer_block::activations<T> view(index_t keys, index_t rows) {
+    const index_t heads = probs.extent(0) / ln1_out.extent(0);
+    auto first = [rows](auto v) { return v.slice(0, 0, rows); };
+    return {first(ln1_out.view()), first(mid.view()), first(ln2_out.view()), first(m1.view()), first(r1.view()),
+            first(m2.view()), first(r2.view()),
+            {first(qkv.view()), probs.view().slice(0, 0, heads * rows).slice(1, 0, keys), first(y.view())},
+            {first(pre.view()), first(post.view())}};
+  }
   // The keys and values this block computed, as a [sequences, steps, width] past segment for
   // another stream's queries (rotated, with rotary positions).
   tensor_view<const T, 3> keys(index_t sequences) const { return segment(sequences, 1); }

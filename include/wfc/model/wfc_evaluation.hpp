@@ -48,3 +48,58 @@ offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split
 }
 
 }  // namespace wfc
+
+namespace wfc {
+
+struct chain_nll_report {
+  double nll = 0;              // nats per predicted token
+  double steps_per_token = 0;  // solver steps per prediction
+  index_t tokens = 0;
+};
+
+// The exact NLL the collapse loop assigns to real text under first-future collapse with teacher
+// forcing (DESIGN.md §2): over each evaluation window, the past starts with its first token; then
+// the slots converge (warm after the first token), slot 0's distribution scores the true next
+// token, that token joins the past and the slots shift. The same targets as a GPT's validation
+// loss over the same windows.
+template <class Model, class Solver>
+chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, const trainer_settings& settings, const Solver& solver) {
+  using T = typename Model::value_type;
+  settings.validate();
+  if (settings.block > model.config().window)
+    throw config_error("chain_nll: windows of " + std::to_string(settings.block) + " tokens exceed the model's window of " +
+                       std::to_string(model.config().window));
+  const index_t S = settings.batch, V = model.config().vocab;
+  std::vector<token_id> x, y, column(static_cast<std::size_t>(S));
+  double nll = 0, steps = 0;
+  index_t tokens = 0;
+  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
+    data.sample(which, S, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
+    model.reset(S);
+    for (index_t s = 0; s < S; ++s) column[std::size_t(s)] = x[std::size_t(s * settings.block)];
+    model.append_past(column);
+    model.reset_future();
+    for (index_t t = 0; t < settings.block; ++t) {
+      steps += double(model.converge(solver).steps) * double(S);
+      const index_t f = model.slots();
+      const auto logits = to_host<typename Model::backend_type>(model.future_logits());
+      for (index_t s = 0; s < S; ++s) {
+        const T* row = logits.data() + (s * f) * V;
+        const token_id target = y[std::size_t(s * settings.block + t)];
+        double top = double(row[0]);
+        for (index_t v = 1; v < V; ++v) top = std::max(top, double(row[v]));
+        double total = 0;
+        for (index_t v = 0; v < V; ++v) total += std::exp(double(row[v]) - top);
+        nll += top + std::log(total) - double(row[target]);
+        column[std::size_t(s)] = target;
+      }
+      tokens += S;
+      if (t + 1 == settings.block) break;
+      model.append_past(column);
+      model.shift_future(1);
+    }
+  }
+  return {nll / double(tokens), steps / double(tokens), tokens};
+}
+
+}  // namespace wfc

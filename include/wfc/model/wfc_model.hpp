@@ -190,6 +190,9 @@ class wfc_model {
   // The last forward's cross-entropy at its last step (without the penalties), mean per counted slot.
   T last_cross_entropy() const { return last_loss_; }
 
+  // The last forward's logits at its last step [sequences·T, vocab] (row r: the slot of target r).
+  tensor_view<const T, 2> last_logits() const { return t_.logits[std::size_t(t_.draw.steps)].cview(); }
+
   // Mean NLL of the last forward's last step by slot offset within its block (0 = first slot:
   // next-token prediction from a cold start); NaN where no slot had that offset.
   std::vector<double> offset_nll() const {
@@ -247,6 +250,153 @@ class wfc_model {
   // How many draws the trainer has used (each backward advances it); set it to resume a run.
   std::uint64_t draws() const { return draws_; }
   void set_draws(std::uint64_t n) { draws_ = n; }
+
+  // ---- Inference: a cached past and the future slots, converged from a warm start ----
+  // The past holds P tokens at positions 0…P−1 (each layer's keys/values cached); slot i stands for
+  // the token at P + i and sits at position P − 1 + i, so there are min(F, W − P + 1) slots.
+
+  // Empties the past of `sequences` sequences (all of equal length; one for generation).
+  void reset(index_t sequences = 1) {
+    if (sequences <= 0) throw config_error("wfc_model::reset: the number of sequences must be positive");
+    if (sequences != run_.sequences) run_ = inference(sequences, config_);
+    run_.past = 0;
+    run_.slots = 0;
+  }
+
+  index_t past() const { return run_.past; }
+  index_t slots() const { return run_.slots; }
+
+  // Appends n tokens to every sequence's past (ids row-major [sequences, n]): the clean stream runs
+  // on them, causally, against the cached past, and their keys/values join the cache. The future
+  // must be reset or shifted afterwards.
+  void append_past(const std::vector<token_id>& ids) {
+    const Backend be{};
+    const index_t S = run_.sequences;
+    if (S == 0) throw config_error("wfc_model::append_past: call reset() first");
+    if (ids.empty() || ids.size() % std::size_t(S) != 0)
+      throw shape_error("wfc_model::append_past: " + std::to_string(ids.size()) + " tokens are not " + std::to_string(S) +
+                        " sequences of equal length");
+    const index_t n = index_t(ids.size()) / S, P = run_.past;
+    if (P + n > config_.window)
+      throw shape_error("wfc_model::append_past: " + std::to_string(P) + " past + " + std::to_string(n) +
+                        " new tokens exceed the window of " + std::to_string(config_.window) + " positions; reset() and slide");
+    for (token_id id : ids)
+      if (id < 0 || id >= config_.vocab)
+        throw value_error("wfc_model::append_past: token " + std::to_string(id) + " is outside the vocabulary of " +
+                          std::to_string(config_.vocab));
+    run_.resize_clean(n, config_);
+    auto& c = run_.clean;
+    c.ids.copy_from_host(ids);
+    run_.host_positions.resize(std::size_t(S * n));
+    for (index_t i = 0; i < S * n; ++i) run_.host_positions[std::size_t(i)] = token_id(P + i % n);
+    c.positions.copy_from_host(run_.host_positions);
+    const auto p = params_.cview();
+    wte_.forward(be, c.stream[0].view(), c.ids.cview(), p);
+    if constexpr (!Positions::rotary) {
+      wpe_.forward(be, c.pos_embed.view(), c.positions.cview(), p);
+      axpy(be, c.stream[0].view(), T(1), c.pos_embed.cview());
+    }
+    const tensor<bool, 2, Backend> keep(shape<2>{{n, P + n}}, attention_mask(masks::causal{}, P, n));
+    nn::attention_context<T> context;
+    context.keep = keep.cview();
+    context.sequences = S;
+    if constexpr (Positions::rotary) context.positions = c.positions.cview();
+    const index_t d = config_.width;
+    for (std::size_t l = 0; l < blocks_.size(); ++l) {
+      context.past_keys = run_.keys[l].cview().slice(1, 0, P);
+      context.past_values = run_.values[l].cview().slice(1, 0, P);
+      const auto a = c.acts[l].view(P + n);
+      blocks_[l].forward(be, c.stream[l + 1].view(), a, c.stream[l].cview(), context, p);
+      for (index_t s = 0; s < S; ++s) {
+        const auto rows = as_const(a.attn.qkv.slice(0, s * n, (s + 1) * n));
+        copy(be, run_.keys[l].view()[s].slice(0, P, P + n), rows.slice(1, d, 2 * d));
+        copy(be, run_.values[l].view()[s].slice(0, P, P + n), rows.slice(1, 2 * d, 3 * d));
+      }
+    }
+    run_.past = P + n;
+  }
+
+  // Every slot at max entropy (a cold start).
+  void reset_future() {
+    require_past("reset_future");
+    run_.slots = std::min(config_.future, config_.window - run_.past + 1);
+    fresh_slots(run_.state.view(), 0);
+  }
+
+  // After n collapsed slots joined the past (append_past of their tokens): the remaining slots move
+  // to the front, keeping their states (a warm start), and fresh max-entropy slots fill the rest.
+  void shift_future(index_t n) {
+    require_past("shift_future");
+    const Backend be{};
+    const index_t S = run_.sequences, f = run_.slots;
+    if (n < 0 || n > f) throw config_error("wfc_model::shift_future: cannot drop " + std::to_string(n) + " of " + std::to_string(f) + " slots");
+    const index_t kept = f - n, next = std::min(config_.future, config_.window - run_.past + 1);
+    const index_t carried = std::min(kept, next);
+    auto moved = run_.next.view();
+    fresh_slots(moved, carried);
+    for (index_t s = 0; s < S; ++s)
+      if (carried > 0)
+        copy(be, moved.slice(0, s * next, s * next + carried), run_.state.cview().slice(0, s * f + n, s * f + n + carried));
+    run_.slots = next;
+    copy(be, run_.state.view().slice(0, 0, S * next), as_const(moved.slice(0, 0, S * next)));
+  }
+
+  // Runs `solver` on the slots against the cached past: x ← x + η·(S(x) − x) until it converges
+  // (residual ‖Δx‖/‖x‖ over the slots) or runs out of steps.
+  template <class S = Solver>
+  solve_report converge(const S& solver) {
+    static_assert(is_solver<S>::value, "wfc_model::converge: the solver needs max_steps(), converged(step, residual) and damping");
+    require_past("converge");
+    if (run_.slots == 0) throw config_error("wfc_model::converge: no future slots; call reset_future() first");
+    const Backend be{};
+    const index_t S_ = run_.sequences, f = run_.slots, P = run_.past, rows = S_ * f;
+    const T eta = T(solver.damping);
+    const auto p = params_.cview();
+    run_.host_positions.assign(std::size_t(run_.positions.size()), 0);  // rows past the slots: unused
+    for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
+    run_.positions.copy_from_host(run_.host_positions);
+    const tensor<bool, 2, Backend> keep(
+        shape<2>{{f, P + f}}, attention_mask(masks::bidirectional{}, P, masks::within_block<FutureMask>{masks::blocks{f, P}}, f, P));
+    nn::attention_context<T> context;
+    context.keep = keep.cview();
+    context.sequences = S_;
+    if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
+    auto state = run_.state.view().slice(0, 0, rows), next = run_.next.view().slice(0, 0, rows);
+    solve_report report;
+    for (index_t k = 1; k <= solver.max_steps(); ++k) {
+      for (std::size_t l = 0; l < blocks_.size(); ++l) {
+        context.past_keys = run_.keys[l].cview().slice(1, 0, P);
+        context.past_values = run_.values[l].cview().slice(1, 0, P);
+        const auto in = l == 0 ? as_const(state) : run_.stream[l].cview().slice(0, 0, rows);
+        blocks_[l].forward(be, run_.stream[l + 1].view().slice(0, 0, rows), run_.acts[l].view(P + f, rows), in, context, p);
+      }
+      // next − state = η·(S(x) − x)
+      copy(be, next, run_.stream.back().cview().slice(0, 0, rows));
+      axpy(be, next, T(-1), as_const(state));
+      scale(be, next, eta);
+      const double change = std::sqrt(double(squared_norm(be, as_const(next))));
+      const double size = std::sqrt(double(squared_norm(be, as_const(state))));
+      axpy(be, state, T(1), as_const(next));
+      report.steps = k;
+      report.residual = size > 0 ? change / size : change;
+      if (!std::isfinite(report.residual))
+        throw value_error("wfc_model::converge: the future slots diverged (residual " + std::to_string(report.residual) + ")");
+      if (solver.converged(k, report.residual)) break;
+    }
+    return report;
+  }
+
+  // The slots' logits [sequences·slots, vocab] (row s·slots + i: sequence s, slot i).
+  tensor_view<const T, 2> future_logits() {
+    require_past("future_logits");
+    const Backend be{};
+    const index_t rows = run_.sequences * run_.slots;
+    const auto p = params_.cview();
+    ln_f_.forward(be, run_.final.view().slice(0, 0, rows), run_.final_mean.view().slice(0, 0, rows),
+                  run_.final_rstd.view().slice(0, 0, rows), run_.state.cview().slice(0, 0, rows), p);
+    gemm(be, run_.logits.view().slice(0, 0, rows), run_.final.cview().slice(0, 0, rows), transpose(wte_.table(p)));
+    return run_.logits.cview().slice(0, 0, rows);
+  }
 
  private:
   // Everything one batch shape needs; reallocated when the shape changes.
@@ -334,6 +484,87 @@ class wfc_model {
       future_scratch = block_scratch_buffers<T, Backend>(s, t, 2 * t, d, c.heads);
     }
   };
+
+  // Inference buffers: the past cache and the slots of `sequences` sequences.
+  struct clean_step {
+    index_t steps = 0;
+    ids_buffer ids, positions;
+    buffer<2> pos_embed;
+    std::vector<buffer<2>> stream;
+    std::vector<block_buffers<T, Backend>> acts;
+  };
+  struct inference {
+    index_t sequences = 0, past = 0, slots = 0;
+    std::vector<buffer<3>> keys, values;  // per layer [sequences, window, width]
+    clean_step clean;
+    buffer<2> state, next, uniform, final, logits;
+    buffer<1> final_mean, final_rstd;
+    ids_buffer positions;
+    std::vector<buffer<2>> stream;
+    std::vector<block_buffers<T, Backend>> acts;
+    std::vector<token_id> host_positions;
+
+    inference() = default;
+    inference(index_t s, const wfc_config& c) : sequences(s) {
+      const index_t rows = s * c.future, d = c.width;
+      for (index_t l = 0; l < c.layers; ++l) {
+        keys.emplace_back(shape<3>{{s, c.window, d}});
+        values.emplace_back(shape<3>{{s, c.window, d}});
+      }
+      state = buffer<2>(rows, d);
+      next = buffer<2>(rows, d);
+      final = buffer<2>(rows, d);
+      logits = buffer<2>(rows, c.vocab);
+      final_mean = buffer<1>(shape<1>{{rows}});
+      final_rstd = buffer<1>(shape<1>{{rows}});
+      positions = ids_buffer(rows);
+      uniform = buffer<2>(1, c.vocab);
+      fill(Backend{}, uniform.view(), T(1) / T(c.vocab));
+      for (index_t l = 0; l <= c.layers; ++l) stream.emplace_back(rows, d);
+      for (index_t l = 0; l < c.layers; ++l) acts.emplace_back(s, c.future, c.window + 1, d, c.heads);  // P + slots ≤ W + 1 keys
+    }
+
+    void resize_clean(index_t n, const wfc_config& c) {
+      if (clean.steps == n) return;
+      clean.steps = n;
+      const index_t rows = sequences * n;
+      clean.ids = ids_buffer(rows);
+      clean.positions = ids_buffer(rows);
+      clean.pos_embed = buffer<2>(rows, c.width);
+      clean.stream.clear();
+      clean.acts.clear();
+      for (index_t l = 0; l <= c.layers; ++l) clean.stream.emplace_back(rows, c.width);
+      for (index_t l = 0; l < c.layers; ++l) clean.acts.emplace_back(sequences, n, c.window, c.width, c.heads);
+    }
+  };
+
+  void require_past(const char* op) const {
+    if (run_.sequences == 0 || run_.past == 0)
+      throw config_error(std::string("wfc_model::") + op + ": the past is empty; reset() and append_past() a prompt first");
+  }
+
+  // Slots [from, slots) of every sequence in `into` (laid out [sequences, slots]) at max entropy:
+  // the mean token embedding plus the slot's position.
+  void fresh_slots(tensor_view<T, 2> into, index_t from) {
+    const Backend be{};
+    const index_t S = run_.sequences, P = run_.past, f = std::min(config_.future, config_.window - P + 1), count = f - from;
+    if (count <= 0) return;
+    const auto p = params_.cview();
+    const auto mean = run_.final.view().slice(0, 0, 1);  // scratch row: uniform·E
+    wte_.forward(be, mean, run_.uniform.cview(), p);
+    std::vector<token_id> pos, zeros(std::size_t(S * count), 0);
+    for (index_t s = 0; s < S; ++s)
+      for (index_t i = from; i < f; ++i) pos.push_back(token_id(P - 1 + i));
+    const tensor<token_id, 1, Backend> where(shape<1>{{S * count}}, pos), first_row(shape<1>{{S * count}}, zeros);
+    buffer<2> fresh(S * count, config_.width);
+    gather_rows(be, fresh.view(), as_const(mean), first_row.cview());
+    if constexpr (!Positions::rotary) {
+      buffer<2> embedded(S * count, config_.width);
+      wpe_.forward(be, embedded.view(), where.cview(), p);
+      axpy(be, fresh.view(), T(1), embedded.cview());
+    }
+    for (index_t s = 0; s < S; ++s) copy(be, into.slice(0, s * f + from, s * f + f), fresh.cview().slice(0, s * count, (s + 1) * count));
+  }
 
   index_t check_batch(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences,
                       const wfc_draw& d) const {
@@ -524,6 +755,7 @@ class wfc_model {
   nn::layer_norm ln_f_;
   buffer<1> params_, grads_;
   pass t_;
+  inference run_;
   index_t counted_ = -1;
   T last_loss_ = 0;
   std::uint64_t draws_ = 0;
