@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "wfc/model/block_buffers.hpp"
+#include "wfc/model/initialise.hpp"
 #include "wfc/nn/block.hpp"
 #include "wfc/nn/embedding.hpp"
 #include "wfc/nn/layer_norm.hpp"
@@ -70,15 +71,7 @@ class gpt {
   // biases 0, LayerNorm gains 1. Each tensor draws from its own stream of the seed.
   void initialise(std::uint64_t seed) {
     const Backend be{};
-    fill(be, params_.view(), T(0));
-    std::uint64_t stream = 0;
-    for (const auto& spec : layout_.specs()) {
-      ++stream;
-      if (!spec.weight_decay) continue;  // biases and norms
-      const bool residual = spec.name.find("c_proj.weight") != std::string::npos;
-      const double stddev = residual ? 0.02 / std::sqrt(2.0 * double(config_.layers)) : 0.02;
-      fill_normal(be, as_row(nn::vector_at(params_.view(), spec.offset, spec.size)), counter_rng(seed, stream), T(0), T(stddev));
-    }
+    gpt2_initialise(be, layout_, params_.view(), config_.layers, seed);
     for (const auto& b : blocks_) b.initialise_norms(be, params_.view());
     ln_f_.initialise(be, params_.view());
   }

@@ -24,6 +24,7 @@
 
 #include "wfc/core/rng.hpp"
 #include "wfc/model/block_buffers.hpp"
+#include "wfc/model/initialise.hpp"
 #include "wfc/model/past.hpp"
 #include "wfc/nn/block.hpp"
 #include "wfc/nn/embedding.hpp"
@@ -130,15 +131,7 @@ class wfc_model {
   // biases 0, gains 1), each tensor from its own stream of the seed.
   void initialise(std::uint64_t seed) {
     const Backend be{};
-    fill(be, params_.view(), T(0));
-    std::uint64_t stream = 0;
-    for (const auto& spec : layout_.specs()) {
-      ++stream;
-      if (!spec.weight_decay) continue;
-      const bool residual = spec.name.find("c_proj.weight") != std::string::npos;
-      const double stddev = residual ? 0.02 / std::sqrt(2.0 * double(config_.layers)) : 0.02;
-      fill_normal(be, as_row(nn::vector_at(params_.view(), spec.offset, spec.size)), counter_rng(seed, stream), T(0), T(stddev));
-    }
+    gpt2_initialise(be, layout_, params_.view(), config_.layers, seed);
     for (const auto& b : blocks_) b.initialise_norms(be, params_.view());
     ln_f_.initialise(be, params_.view());
   }
