@@ -3,6 +3,7 @@
 // for every parameter (reference backend, double), for every policy; every backend against the
 // reference; and bad configurations and batches.
 #include "support/gradients.hpp"
+#include "wfc/model/wfc_evaluation.hpp"
 #include "wfc/model/wfc_model.hpp"
 
 using namespace wfc;
@@ -204,4 +205,27 @@ TEST_CASE("wfc inference: the window bounds the slots, and misuse is refused", "
   REQUIRE_THROWS_AS(model.append_past({7}), value_error);     // outside the vocabulary
   const auto report = model.converge(solvers::until_converged{1e-9, 5, 1.0});
   REQUIRE(report.steps <= 5);
+}
+
+TEST_CASE("wfc chain NLL: with cold starts and F = 1 it is the first-slot NLL of the same windows", "[model][wfc]") {
+  // F = 1: every block is one slot, so the training forward's loss with K steps is the NLL of
+  // next-token prediction from a cold start, which a cold-start chain over the same windows repeats.
+  wfc_config c = tiny_wfc(1);
+  c.vocab = 6;
+  wfc_model<double, reference> model(c, wfc_objective{}, solvers::fixed_steps{2, 1.0});
+  model.initialise(3);
+  std::vector<token_id> text;
+  for (int i = 0; i < 200; ++i) text.push_back(token_id((i * 7 + i / 5) % 6));
+  const text_dataset data(text);
+  trainer_settings s;
+  s.batch = 3;
+  s.block = 6;
+  s.eval_batches = 2;
+  const auto cold = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, false);
+  const auto offsets = evaluate_offsets(model, data, split::validation, s);
+  REQUIRE(cold.tokens == 2 * 3 * 6);
+  REQUIRE(cold.steps_per_token == 2.0);
+  require_close_scalar(cold.nll, offsets.first_slot, 1e-9, 1e-12);
+  const auto warm = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, true);
+  require_close_scalar(warm.nll, cold.nll, 1e-9, 1e-12);  // F = 1: nothing to carry over
 }

@@ -61,9 +61,11 @@ struct chain_nll_report {
 // forcing (DESIGN.md §2): over each evaluation window, the past starts with its first token; then
 // the slots converge (warm after the first token), slot 0's distribution scores the true next
 // token, that token joins the past and the slots shift. The same targets as a GPT's validation
-// loss over the same windows.
+// loss over the same windows. warm_start = false restarts every slot cold after each token instead
+// (the comparison that shows what the warm start does).
 template <class Model, class Solver>
-chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, const trainer_settings& settings, const Solver& solver) {
+chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, const trainer_settings& settings, const Solver& solver,
+                           bool warm_start = true) {
   using T = typename Model::value_type;
   settings.validate();
   if (settings.block > model.config().window)
@@ -96,7 +98,10 @@ chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, 
       tokens += S;
       if (t + 1 == settings.block) break;
       model.append_past(column);
-      model.shift_future(1);
+      if (warm_start)
+        model.shift_future(1);
+      else
+        model.reset_future();
     }
   }
   return {nll / double(tokens), steps / double(tokens), tokens};
