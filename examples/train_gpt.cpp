@@ -86,13 +86,8 @@ int main(int argc, char** argv) {
   options o;
   CLI::App app{"Trains the GPT baseline on a text file, character by character (nanoGPT's shakespeare_char recipe)."};
   app.option_defaults()->always_capture_default();
-  app.add_option("data,--data", o.data, "the training text (UTF-8); the last 10% validates")->required();
-  app.add_option("--backend", o.backend, "reference, cpu or kokkos (where built)");
-  app.add_option("--threads", o.threads, "OpenMP threads for the cpu backend (0: OpenMP's default)");
-  app.add_option("--layers", o.model.layers, "transformer blocks");
-  app.add_option("--heads", o.model.heads, "attention heads (must divide the width)");
-  app.add_option("--width", o.model.width, "embedding width d");
-  app.add_flag("--bias,!--no-bias", o.model.bias, "biases in the linear layers and norms (GPT-2); nanoGPT's default has none");
+  wfc_examples::add_run_options(app, o.data, o.backend, o.threads);
+  wfc_examples::add_model_options(app, o.model);
   wfc_examples::add_trainer_options(app, o.train);
   app.add_option("--positions", o.positions, "learned (a position table, as nanoGPT) or rotary");
   app.add_option("--prompt", o.prompt, "text the sample continues (every character must occur in the training text)");

@@ -107,13 +107,8 @@ int main(int argc, char** argv) {
   options o;
   CLI::App app{"Trains a WFC language model on a text file, character by character, and evaluates it."};
   app.option_defaults()->always_capture_default();
-  app.add_option("data,--data", o.data, "the training text (UTF-8); the last 10% validates")->required();
-  app.add_option("--backend", o.backend, "reference, cpu or kokkos (where built)");
-  app.add_option("--threads", o.threads, "OpenMP threads for the cpu backend (0: OpenMP's default)");
-  app.add_option("--layers", o.model.layers, "transformer blocks");
-  app.add_option("--heads", o.model.heads, "attention heads (must divide the width)");
-  app.add_option("--width", o.model.width, "embedding width d");
-  app.add_flag("--bias,!--no-bias", o.model.bias, "biases in the linear layers and norms");
+  wfc_examples::add_run_options(app, o.data, o.backend, o.threads);
+  wfc_examples::add_model_options(app, o.model);
   app.add_option("--future", o.model.future, "F: future slots (the training block of slots)");
   app.add_option("--steps", o.objective.steps, "K: solver steps unrolled in training");
   app.add_flag("--random-steps", o.objective.random_steps, "draw K from 1…K per batch");

@@ -60,6 +60,22 @@ class progress {
   double total_ms_ = 0, total_tokens_ = 0;  // over the steps so far (evaluations excluded)
 };
 
+// The flags every training program has: the text, the backend and its threads.
+inline void add_run_options(CLI::App& app, std::string& data, std::string& backend, int& threads) {
+  app.add_option("data,--data", data, "the training text (UTF-8); the last 10% validates")->required();
+  app.add_option("--backend", backend, "reference, cpu or kokkos (where built)");
+  app.add_option("--threads", threads, "OpenMP threads for the cpu backend (0: OpenMP's default)");
+}
+
+// The transformer's size, for any model configuration with layers, heads, width and bias.
+template <class Config>
+void add_model_options(CLI::App& app, Config& c) {
+  app.add_option("--layers", c.layers, "transformer blocks");
+  app.add_option("--heads", c.heads, "attention heads (must divide the width)");
+  app.add_option("--width", c.width, "embedding width d");
+  app.add_flag("--bias,!--no-bias", c.bias, "biases in the linear layers and norms (GPT-2); nanoGPT's default has none");
+}
+
 // The optimisation and evaluation flags every training program has.
 inline void add_trainer_options(CLI::App& app, wfc::trainer_settings& t) {
   app.add_option("--block", t.block, "context length (tokens per sequence)");
