@@ -48,9 +48,9 @@ int run(const options& o) {
               o.future_mask.c_str(), o.positions.c_str(), static_cast<long long>(config.layers), static_cast<long long>(config.heads),
               static_cast<long long>(config.width), static_cast<long long>(config.window), static_cast<long long>(config.future),
               double(model.layout().size()) / 1e6, B::name, wfc_examples::thread_note<B>().c_str());
-  std::printf("objective: K %lld%s, damping %g, partial collapse %g, deep supervision %g, velocity penalty %g\n",
+  std::printf("objective: K %lld%s, damping %g, reveal %g, partial collapse %g, deep supervision %g, velocity penalty %g\n",
               static_cast<long long>(objective.steps), objective.random_steps ? " (drawn from 1…K per batch)" : "", o.damping,
-              objective.partial, objective.deep_supervision, objective.velocity_penalty);
+              objective.reveal, objective.partial, objective.deep_supervision, objective.velocity_penalty);
   const trainer_settings& t = o.train;
   std::printf("training: %lld iterations of %lld×%lld tokens, lr %g → %g, warm-up %lld, evaluation every %lld on %lld batches\n",
               static_cast<long long>(t.iterations), static_cast<long long>(t.batch), static_cast<long long>(t.block), t.lr, t.min_lr,
@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   app.add_flag("--random-steps", o.objective.random_steps, "draw K from 1…K per batch");
   app.add_option("--damping", o.damping, "η: each step moves the slots by η·(S(x) − x)");
   app.add_option("--tolerance", o.tolerance, "early-exit tolerance of the evaluation's converging solver");
+  app.add_option("--reveal", o.objective.reveal, "rate of slots revealed (one-hot of their target, pinned, not scored)");
   app.add_option("--partial", o.objective.partial, "rate of slots partially collapsed toward their target at the start");
   app.add_option("--deep-supervision", o.objective.deep_supervision, "weight of the earlier steps' losses");
   app.add_option("--velocity-penalty", o.objective.velocity_penalty, "weight of the last step's mean squared update");

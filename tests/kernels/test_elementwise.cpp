@@ -42,7 +42,7 @@ TEMPLATE_LIST_TEST_CASE("fill, copy, axpy and scale match the reference", "[kern
   }
 }
 
-TEMPLATE_LIST_TEST_CASE("add_bias and gelu forward/backward match the reference", "[kernels][elementwise]", backend_configs) {
+TEMPLATE_LIST_TEST_CASE("add_bias, scale_rows and gelu forward/backward match the reference", "[kernels][elementwise]", backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
   for (const auto& s : matrix_cases()) {
@@ -58,6 +58,14 @@ TEMPLATE_LIST_TEST_CASE("add_bias and gelu forward/backward match the reference"
     auto rbias = make_tensor<double, reference>(shape<1>{{s.cols}}, biasv);
     add_bias(B{}, y.view(), bias.cview());
     add_bias(reference{}, ry.view(), rbias.cview());
+    require_close<T>(y.values(), ry.values());
+    REQUIRE(y.padding_intact());
+
+    const auto factorsv = rounded<T>(random_values(s.rows, 25, -2, 2));
+    auto factors = make_tensor<T, B>(shape<1>{{s.rows}}, factorsv);
+    auto rfactors = make_tensor<double, reference>(shape<1>{{s.rows}}, factorsv);
+    scale_rows(B{}, y.view(), factors.cview());
+    scale_rows(reference{}, ry.view(), rfactors.cview());
     require_close<T>(y.values(), ry.values());
     REQUIRE(y.padding_intact());
 
@@ -99,6 +107,8 @@ TEMPLATE_LIST_TEST_CASE("element-wise kernels reject mismatched shapes", "[kerne
   REQUIRE_THROWS_AS(copy(B{}, a.view(), b.cview()), shape_error);
   REQUIRE_THROWS_AS(axpy(B{}, a.view(), T(1), b.cview()), shape_error);
   REQUIRE_THROWS_AS(add_bias(B{}, a.view(), bias.cview()), shape_error);
+  tensor<T, 1, B> four(shape<1>{{4}});
+  REQUIRE_THROWS_AS(scale_rows(B{}, a.view(), four.cview()), shape_error);  // one factor per row: 3
   REQUIRE_THROWS_AS(gelu_forward(B{}, a.view(), b.cview()), shape_error);
   REQUIRE_THROWS_AS(gelu_backward(B{}, a.view(), a.cview(), b.cview()), shape_error);
 }

@@ -12,8 +12,9 @@
 // the stack once, causally (the clean stream; each layer keeps its keys/values). The T targets get
 // one future slot each, cut into blocks of F with a random offset per batch; a slot sees the clean
 // tokens before its block's first target and, by the future mask, the slots of its own block.
-// Slots start at the max-entropy embedding (or a partial collapse toward their target); the solver
-// runs K steps x ← x + η·(S_θ(x) − x) on the slots; the loss is the cross-entropy of every slot at
+// Slots start at the max-entropy embedding (or a partial collapse toward their target, or revealed:
+// the one-hot of their target, pinned through every step and left out of the loss); the solver
+// runs K steps x ← x + η·(S_θ(x) − x) on the free slots; the loss is the cross-entropy of every slot at
 // the last step, plus optional deep supervision (the earlier steps' losses) and a velocity penalty
 // (the last step's mean squared update). Backward runs through every step and into the clean
 // stream through its keys and values.
@@ -56,6 +57,7 @@ struct wfc_config {
 struct wfc_objective {
   index_t steps = 2;              // K: solver steps unrolled in training
   bool random_steps = false;      // draw K from [1, steps] per batch instead
+  double reveal = 0;              // rate of slots revealed: one-hot of their target, pinned, no loss (trains infilling)
   double partial = 0;             // rate of slots partially collapsed toward their target at the start
   double deep_supervision = 0;    // weight of the mean loss of steps 1…K−1 beside the last step's
   double velocity_penalty = 0;    // weight of the last step's mean squared update ‖Δx‖²/width per slot
@@ -64,6 +66,7 @@ struct wfc_objective {
   void validate() const {
     if (steps < 1) throw config_error("wfc_objective: need at least one solver step, got " + std::to_string(steps));
     if (!(partial >= 0 && partial <= 1)) throw config_error("wfc_objective: the partial-collapse rate must be in [0, 1]");
+    if (!(reveal >= 0 && reveal < 1)) throw config_error("wfc_objective: the reveal rate must be in [0, 1): some slots must be left to learn from");
     if (!(deep_supervision >= 0) || !(velocity_penalty >= 0))
       throw config_error("wfc_objective: deep_supervision and velocity_penalty must be ≥ 0");
   }
@@ -183,6 +186,9 @@ class wfc_model {
   // The last forward's cross-entropy at its last step (without the penalties), mean per counted slot.
   T last_cross_entropy() const { return last_loss_; }
 
+  // The last forward's targets as scored: revealed slots (and ignore_index) are ignore_index.
+  const std::vector<token_id>& scored_targets() const { return t_.host_targets; }
+
   // The last forward's logits at its last step [sequences·T, vocab] (row r: the slot of target r).
   tensor_view<const T, 2> last_logits() const { return t_.logits[std::size_t(t_.draw.steps)].cview(); }
 
@@ -208,7 +214,6 @@ class wfc_model {
     const auto p = params_.cview();
     const auto g = grads_.view();
     const index_t K = t_.draw.steps;
-    const T eta = T(solver_.damping);
     for (auto& b : t_.dkeys) fill(be, b.view(), T(0));
     for (auto& b : t_.dvalues) fill(be, b.view(), T(0));
     // d(state_K): the last step's head, and the velocity penalty on state_K − state_{K−1}
@@ -222,13 +227,14 @@ class wfc_model {
       axpy(be, t_.carry.view(), -c, t_.delta.cview());  // into d(state_{K−1})
     }
     for (index_t k = K; k >= 1; --k) {
-      // state_k = (1 − η)·state_{k−1} + η·S(state_{k−1})
+      // state_k = state_{k−1} + η_r·(S(state_{k−1}) − state_{k−1}): d(state_{k−1}) = (1 − η_r)·d(state_k) + (∂S)ᵀ·η_r·d(state_k)
       fill(be, dprev, T(0));
-      axpy(be, dprev, T(1) - eta, as_const(dstate));
+      axpy(be, dprev, T(1), as_const(dstate));
       if (k == K && objective_.velocity_penalty > 0) axpy(be, dprev, T(1), t_.carry.cview());
       if (k - 1 >= 1 && objective_.deep_supervision > 0 && K > 1)
         head_backward(k - 1, dprev, T(objective_.deep_supervision) / T(K - 1));
-      scale(be, dstate, eta);  // dS = η·d(state_k)
+      scale_rows(be, dstate, t_.step_factor.cview());  // dS = η_r·d(state_k)
+      axpy(be, dprev, T(-1), as_const(dstate));
       backward_stack(k, as_const(dstate), dprev, p, g);
       std::swap(dstate, dprev);
     }
@@ -400,6 +406,7 @@ class wfc_model {
     ids_buffer ids, targets, positions;
     tensor<bool, 2, Backend> causal, future_keep;
     buffer<2> probs, pos_embed, delta, carry;
+    buffer<1> step_factor;  // η per slot, 0 for a revealed (pinned) one
     std::vector<buffer<2>> clean, dclean;                   // clean stream entering each block (and leaving the last)
     std::vector<block_buffers<T, Backend>> clean_acts;      // [layer]
     std::vector<buffer<2>> state, dstate;                   // future state after each step (0 = start)
@@ -426,6 +433,7 @@ class wfc_model {
       positions = ids_buffer(n);
       causal = tensor<bool, 2, Backend>(shape<2>{{t, t}}, attention_mask(masks::causal{}, t));
       probs = buffer<2>(n, c.vocab);
+      step_factor = buffer<1>(shape<1>{{n}});
       pos_embed = buffer<2>(n, d);
       delta = buffer<2>(n, d);
       carry = buffer<2>(n, d);
@@ -591,25 +599,32 @@ class wfc_model {
       if (y != ignore_index && (y < 0 || y >= V))
         throw value_error("wfc_model: target " + std::to_string(y) + " is outside the vocabulary of " + std::to_string(V));
     t_.ids.copy_from_host(ids);
-    t_.targets.copy_from_host(targets);
-    t_.host_targets = targets;
     std::vector<token_id> pos(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) pos[std::size_t(i)] = token_id(i % steps);
     t_.positions.copy_from_host(pos);
-    // Max entropy, or for a partially collapsed slot α·onehot(target) + (1 − α)·uniform.
-    std::vector<T> p(static_cast<std::size_t>(n * V), T(1) / T(V));
+    // Max entropy; for a revealed slot the one-hot of its target (pinned, not scored); for a
+    // partially collapsed one α·onehot(target) + (1 − α)·uniform.
+    std::vector<T> p(static_cast<std::size_t>(n * V), T(1) / T(V)), factor(static_cast<std::size_t>(n), T(solver_.damping));
+    t_.host_targets = targets;
     const counter_rng rng(objective_.seed ^ 0x5bd1e995u, d.stream);
     index_t counted = 0;
     for (index_t r = 0; r < n; ++r) {
-      const token_id y = targets[std::size_t(r)];
+      token_id& y = t_.host_targets[std::size_t(r)];
+      if (y != ignore_index && objective_.reveal > 0 && rng.uniform<double>(std::uint64_t(3 * r)) < objective_.reveal) {
+        for (index_t v = 0; v < V; ++v) p[std::size_t(r * V + v)] = v == y ? T(1) : T(0);
+        factor[std::size_t(r)] = T(0);
+        y = ignore_index;
+      }
       counted += y != ignore_index;
       if (objective_.partial <= 0 || y == ignore_index) continue;
-      if (rng.uniform<double>(std::uint64_t(2 * r)) >= objective_.partial) continue;
-      const T alpha = T(rng.uniform<double>(std::uint64_t(2 * r + 1)));
+      if (rng.uniform<double>(std::uint64_t(3 * r + 1)) >= objective_.partial) continue;
+      const T alpha = T(rng.uniform<double>(std::uint64_t(3 * r + 2)));
       for (index_t v = 0; v < V; ++v) p[std::size_t(r * V + v)] = (T(1) - alpha) / T(V) + (v == y ? alpha : T(0));
     }
     t_.counted = counted;
+    t_.targets.copy_from_host(t_.host_targets);
     t_.probs.copy_from_host(p);
+    t_.step_factor.copy_from_host(factor);
     if (t_.keep_offset != d.offset) {  // the mask depends on the batch shape and the offset only
       const auto c = cut(d);
       t_.future_keep = tensor<bool, 2, Backend>(
@@ -659,7 +674,6 @@ class wfc_model {
   void run_future(index_t K) {
     const Backend be{};
     const auto p = params_.cview();
-    const T eta = T(solver_.damping);
     wte_.forward(be, t_.state[0].view(), t_.probs.cview(), p);
     add_positions(t_.state[0].view());
     for (index_t k = 1; k <= K; ++k) {
@@ -668,10 +682,12 @@ class wfc_model {
       for (std::size_t l = 0; l < blocks_.size(); ++l)
         blocks_[l].forward(be, s[l + 1].view(), t_.acts[std::size_t(k)][l].view(2 * t_.steps), s[l].cview(),
                            future_context(index_t(l)), p);
+      // state_k = state_{k−1} + η_r·(S(state_{k−1}) − state_{k−1}), η_r = 0 for pinned slots
       auto next = t_.state[std::size_t(k)].view();
-      copy(be, next, t_.state[std::size_t(k - 1)].cview());
-      scale(be, next, T(1) - eta);
-      axpy(be, next, eta, s.back().cview());
+      copy(be, next, s.back().cview());
+      axpy(be, next, T(-1), t_.state[std::size_t(k - 1)].cview());
+      scale_rows(be, next, t_.step_factor.cview());
+      axpy(be, next, T(1), t_.state[std::size_t(k - 1)].cview());
     }
   }
 

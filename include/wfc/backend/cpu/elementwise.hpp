@@ -53,6 +53,19 @@ void scale(cpu, tensor_view<T, 2> x, detail::same_t<T> alpha) {
 }
 
 template <class T>
+void scale_rows(cpu, tensor_view<T, 2> x, in_view<T, 1> factors) {
+  detail::require_extent("scale_rows", "factors", factors, 0, x.extent(0), "one per row of x");
+  if (!detail::all_rows_contiguous(x)) return scale_rows(reference{}, x, factors);
+  detail::cpu_for_each_row(x, [&](index_t r) {
+    T* xr = row_data(x, r);
+    const T f = factors(r);
+    const simd::batch<T> a(f);
+    simd::for_each_batch<T>(
+        x.extent(1), [&](index_t i) { simd::store(xr + i, a * simd::load(xr + i)); }, [&](index_t i) { xr[i] *= f; });
+  });
+}
+
+template <class T>
 void add_bias(cpu, tensor_view<T, 2> y, in_view<T, 1> bias) {
   detail::require_extent("add_bias", "bias", bias, 0, y.extent(1), "one per column of y");
   if (!detail::all_rows_contiguous(y, bias)) return add_bias(reference{}, y, bias);

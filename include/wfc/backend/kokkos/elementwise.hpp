@@ -38,6 +38,13 @@ struct kokkos_scale {
 };
 
 template <class T>
+struct kokkos_scale_rows {
+  tensor_view<T, 2> x;
+  tensor_view<const T, 1> factors;
+  KOKKOS_INLINE_FUNCTION void operator()(index_t r, index_t c) const { x(r, c) *= factors(r); }
+};
+
+template <class T>
 struct kokkos_add_bias {
   tensor_view<T, 2> y;
   tensor_view<const T, 1> bias;
@@ -84,6 +91,13 @@ void axpy(kokkos<ES>, tensor_view<T, 2> y, detail::same_t<T> alpha, in_view<T, 2
 template <class ES, class T>
 void scale(kokkos<ES>, tensor_view<T, 2> x, detail::same_t<T> alpha) {
   detail::kokkos_for_each_element<ES>("wfc::scale", x.extent(0), x.extent(1), detail::kokkos_scale<T>{x, alpha});
+}
+
+// x[r, :] *= factors[r]
+template <class ES, class T>
+void scale_rows(kokkos<ES>, tensor_view<T, 2> x, in_view<T, 1> factors) {
+  detail::require_extent("scale_rows", "factors", factors, 0, x.extent(0), "one per row of x");
+  detail::kokkos_for_each_element<ES>("wfc::scale_rows", x.extent(0), x.extent(1), detail::kokkos_scale_rows<T>{x, factors});
 }
 
 // y[r, :] += bias

@@ -37,6 +37,13 @@ void scale(reference, tensor_view<T, 2> x, detail::same_t<T> alpha) {
   detail::reference_for_each(x, [&](index_t r, index_t c) { x(r, c) *= alpha; });
 }
 
+// x[r, :] *= factors[r]
+template <class T>
+void scale_rows(reference, tensor_view<T, 2> x, in_view<T, 1> factors) {
+  detail::require_extent("scale_rows", "factors", factors, 0, x.extent(0), "one per row of x");
+  detail::reference_for_each(x, [&](index_t r, index_t c) { x(r, c) *= factors(r); });
+}
+
 // y[r, :] += bias
 template <class T>
 void add_bias(reference, tensor_view<T, 2> y, in_view<T, 1> bias) {
