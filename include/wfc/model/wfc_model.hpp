@@ -295,9 +295,8 @@ class wfc_model {
       wpe_.forward(be, c.pos_embed.view(), c.positions.cview(), p);
       axpy(be, c.stream[0].view(), T(1), c.pos_embed.cview());
     }
-    const tensor<bool, 2, Backend> keep(shape<2>{{n, P + n}}, attention_mask(masks::causal{}, P, n));
     nn::attention_context<T> context;
-    context.keep = keep.cview();
+    context.keep = run_.causal.cview().slice(0, P, P + n).slice(1, 0, P + n);
     context.sequences = S;
     if constexpr (Positions::rotary) context.positions = c.positions.cview();
     const index_t d = config_.width;
@@ -354,10 +353,14 @@ class wfc_model {
     run_.host_positions.assign(std::size_t(run_.positions.size()), 0);  // rows past the slots: unused
     for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
     run_.positions.copy_from_host(run_.host_positions);
-    const tensor<bool, 2, Backend> keep(
-        shape<2>{{f, P + f}}, attention_mask(masks::bidirectional{}, P, masks::within_block<FutureMask>{masks::blocks{f, P}}, f, P));
+    if (run_.keep_past != P || run_.keep_slots != f) {  // the mask depends on the past and slot counts only
+      run_.future_keep = tensor<bool, 2, Backend>(
+          shape<2>{{f, P + f}}, attention_mask(masks::bidirectional{}, P, masks::within_block<FutureMask>{masks::blocks{f, P}}, f, P));
+      run_.keep_past = P;
+      run_.keep_slots = f;
+    }
     nn::attention_context<T> context;
-    context.keep = keep.cview();
+    context.keep = run_.future_keep.cview();
     context.sequences = S_;
     if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
     auto state = run_.state.view().slice(0, 0, rows), next = run_.next.view().slice(0, 0, rows);
@@ -403,6 +406,7 @@ class wfc_model {
     index_t sequences = 0, steps = 0, max_steps = 0, counted = 0, keep_offset = -1;
     wfc_draw draw;
     std::vector<token_id> host_targets;
+    std::vector<T> host_probs, host_factor;
     ids_buffer ids, targets, positions;
     tensor<bool, 2, Backend> causal, future_keep;
     buffer<2> probs, pos_embed, delta, carry;
@@ -495,8 +499,9 @@ class wfc_model {
     std::vector<block_buffers<T, Backend>> acts;
   };
   struct inference {
-    index_t sequences = 0, past = 0, slots = 0;
+    index_t sequences = 0, past = 0, slots = 0, keep_past = -1, keep_slots = -1;
     std::vector<buffer<3>> keys, values;  // per layer [sequences, window, width]
+    tensor<bool, 2, Backend> causal, future_keep;  // [window, window], sliced per append; the slots' mask
     clean_step clean;
     buffer<2> state, next, uniform, final, logits;
     buffer<1> final_mean, final_rstd;
@@ -508,6 +513,7 @@ class wfc_model {
     inference() = default;
     inference(index_t s, const wfc_config& c) : sequences(s) {
       const index_t rows = s * c.future, d = c.width;
+      causal = tensor<bool, 2, Backend>(shape<2>{{c.window, c.window}}, attention_mask(masks::causal{}, c.window));
       for (index_t l = 0; l < c.layers; ++l) {
         keys.emplace_back(shape<3>{{s, c.window, d}});
         values.emplace_back(shape<3>{{s, c.window, d}});
@@ -604,7 +610,10 @@ class wfc_model {
     t_.positions.copy_from_host(pos);
     // Max entropy; for a revealed slot the one-hot of its target (pinned, not scored); for a
     // partially collapsed one α·onehot(target) + (1 − α)·uniform.
-    std::vector<T> p(static_cast<std::size_t>(n * V), T(1) / T(V)), factor(static_cast<std::size_t>(n), T(solver_.damping));
+    auto& p = t_.host_probs;  // reused: no allocation per batch
+    auto& factor = t_.host_factor;
+    p.assign(static_cast<std::size_t>(n * V), T(1) / T(V));
+    factor.assign(static_cast<std::size_t>(n), T(solver_.damping));
     t_.host_targets = targets;
     const counter_rng rng(objective_.seed ^ 0x5bd1e995u, d.stream);
     index_t counted = 0;
