@@ -34,6 +34,32 @@ TEMPLATE_LIST_TEST_CASE("sum, squared_norm and sum_rows match the reference", "[
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("dot and row_squared_norms match the reference", "[kernels][reduce]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  for (const auto& s : matrix_cases()) {
+    CAPTURE(s.rows, s.cols, s.pad);
+    const auto av = rounded<T>(random_values(s.rows * s.cols, 71, -1, 2));
+    const auto bv = rounded<T>(random_values(s.rows * s.cols, 72, -2, 1));
+    padded_matrix<T, B> a(s.rows, s.cols, av, s.pad), b(s.rows, s.cols, bv, 0);
+    padded_matrix<double, reference> ra(s.rows, s.cols, av, 0), rb(s.rows, s.cols, bv, 0);
+    const double n = double(std::max<index_t>(s.rows * s.cols, 1));
+    require_close<T>({double(dot(B{}, as_const(a.view()), as_const(b.view())))}, {dot(reference{}, as_const(ra.view()), as_const(rb.view()))}, n);
+
+    auto out = make_tensor<T, B>(shape<1>{{s.rows}}, std::vector<double>(std::size_t(s.rows), 7.0));  // overwritten
+    std::vector<double> expected(std::size_t(s.rows), 0.0);
+    for (index_t r = 0; r < s.rows; ++r)
+      for (index_t c = 0; c < s.cols; ++c) expected[std::size_t(r)] += av[std::size_t(r * s.cols + c)] * av[std::size_t(r * s.cols + c)];
+    row_squared_norms(B{}, out.view(), as_const(a.view()));
+    require_close<T>(values_of(out), expected, double(std::max<index_t>(s.cols, 1)));
+  }
+  auto x = make_tensor<T, B>(shape<2>{{2, 3}}, std::vector<double>(6, 1.0));
+  auto wrong = make_tensor<T, B>(shape<2>{{3, 2}}, std::vector<double>(6, 1.0));
+  auto short_out = make_tensor<T, B>(shape<1>{{1}}, std::vector<double>(1, 0.0));
+  REQUIRE_THROWS_AS(dot(B{}, x.cview(), wrong.cview()), shape_error);
+  REQUIRE_THROWS_AS(row_squared_norms(B{}, short_out.view(), x.cview()), shape_error);
+}
+
 TEMPLATE_LIST_TEST_CASE("sums of small integers are exact: no row or column is dropped or doubled", "[kernels][reduce]",
                         backend_configs) {
   using B = typename TestType::backend;

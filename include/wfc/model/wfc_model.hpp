@@ -32,6 +32,7 @@
 #include "wfc/nn/layer_norm.hpp"
 #include "wfc/nn/masks.hpp"
 #include "wfc/nn/positions.hpp"
+#include "wfc/solver/anderson.hpp"
 #include "wfc/solver/solvers.hpp"
 
 namespace wfc {
@@ -339,13 +340,18 @@ class wfc_model {
     copy(be, run_.state.view().slice(0, 0, S * next), as_const(moved.slice(0, 0, S * next)));
   }
 
-  // Runs `solver` on the slots against the cached past: x ← x + η·(S(x) − x) until it converges
-  // (residual ‖Δx‖/‖x‖ over the slots) or runs out of steps.
+  // Runs `solver` on the slots against the cached past: x ← x + η·(S(x) − x) (or an Anderson
+  // combination of the last iterates) until it converges (residual ‖Δx‖/‖x‖ over the slots, or the
+  // worst slot's) or runs out of steps.
   template <class S = Solver>
   solve_report converge(const S& solver) {
-    static_assert(is_solver<S>::value, "wfc_model::converge: the solver needs max_steps(), converged(step, residual) and damping");
+    require_solver<S>();
     require_past("converge");
     if (run_.slots == 0) throw config_error("wfc_model::converge: no future slots; call reset_future() first");
+    if (!(solver.damping > 0 && solver.damping <= 1))
+      throw config_error("wfc_model::converge: the solver's damping η must be in (0, 1], got " + std::to_string(solver.damping));
+    const index_t memory = solver_memory(solver);
+    if (memory < 0) throw config_error("wfc_model::converge: Anderson memory must be ≥ 0, got " + std::to_string(memory));
     const Backend be{};
     const index_t S_ = run_.sequences, f = run_.slots, P = run_.past, rows = S_ * f;
     const T eta = T(solver.damping);
@@ -364,6 +370,8 @@ class wfc_model {
     context.sequences = S_;
     if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
     auto state = run_.state.view().slice(0, 0, rows), next = run_.next.view().slice(0, 0, rows);
+    if (mix_.memory != memory || mix_.rows != rows) mix_ = anderson_mixing<T, Backend>(memory, rows, config_.width);
+    mix_.restart();
     solve_report report;
     for (index_t k = 1; k <= solver.max_steps(); ++k) {
       for (std::size_t l = 0; l < blocks_.size(); ++l) {
@@ -372,15 +380,16 @@ class wfc_model {
         const auto in = l == 0 ? as_const(state) : run_.stream[l].cview().slice(0, 0, rows);
         blocks_[l].forward(be, run_.stream[l + 1].view().slice(0, 0, rows), run_.acts[l].view(P + f, rows), in, context, p);
       }
-      // next − state = η·(S(x) − x)
+      // next = v(x) = S(x) − x, then the step Δx: η·v(x), or Anderson's combination minus x
       copy(be, next, run_.stream.back().cview().slice(0, 0, rows));
       axpy(be, next, T(-1), as_const(state));
-      scale(be, next, eta);
-      const double change = std::sqrt(double(squared_norm(be, as_const(next))));
-      const double size = std::sqrt(double(squared_norm(be, as_const(state))));
-      axpy(be, state, T(1), as_const(next));
+      if (memory > 0)
+        mix_.step(be, next, as_const(state), eta);
+      else
+        scale(be, next, eta);
       report.steps = k;
-      report.residual = size > 0 ? change / size : change;
+      report.residual = residual(be, report, solver_norm(solver), as_const(next), as_const(state));
+      axpy(be, state, T(1), as_const(next));
       if (!std::isfinite(report.residual))
         throw value_error("wfc_model::converge: the future slots diverged (residual " + std::to_string(report.residual) + ")");
       if (solver.converged(k, report.residual)) break;
@@ -398,6 +407,68 @@ class wfc_model {
                   run_.final_rstd.view().slice(0, 0, rows), run_.state.cview().slice(0, 0, rows), p);
     gemm(be, run_.logits.view().slice(0, 0, rows), run_.final.cview().slice(0, 0, rows), transpose(wte_.table(p)));
     return run_.logits.cview().slice(0, 0, rows);
+  }
+
+  // The slots' embeddings [sequences·slots, width]: the state the solver moves.
+  tensor_view<const T, 2> future_state() const { return run_.state.cview().slice(0, 0, run_.sequences * run_.slots); }
+
+  // Disembedding: the slots' probability vectors [sequences·slots, vocab], softmax of future_logits().
+  tensor_view<const T, 2> future_probabilities() {
+    const auto logits = future_logits();
+    const index_t rows = logits.extent(0), V = config_.vocab;
+    const auto probs = run_.probs.view().slice(0, 0, rows);
+    softmax_forward(Backend{}, reshape(probs, shape<3>{{1, rows, V}}), reshape(logits, shape<3>{{1, rows, V}}));
+    return as_const(probs);
+  }
+
+  // Each slot's entropy in bits [sequences·slots]: 0 for a collapsed slot, log2(vocab) at most.
+  std::vector<double> future_entropy() {
+    const auto logits = future_logits();
+    const auto h = run_.entropy.view().slice(0, 0, logits.extent(0));
+    softmax_entropy(Backend{}, h, logits);
+    auto bits = to_host<Backend>(as_const(h));
+    std::vector<double> out(bits.size());
+    for (std::size_t i = 0; i < bits.size(); ++i) out[i] = double(bits[i]) / std::log(2.0);
+    return out;
+  }
+
+  // Sets slot `slot` of every sequence to the embedding of a probability vector (row s of `probs`,
+  // [sequences, vocab]) at its position: a one-hot is a full collapse, a mixture a partial one, the
+  // uniform vector a fresh max-entropy slot.
+  void embed_slot(index_t slot, const std::vector<T>& probs) {
+    require_past("embed_slot");
+    const index_t S_ = run_.sequences, f = run_.slots, V = config_.vocab;
+    if (slot < 0 || slot >= f)
+      throw config_error("wfc_model::embed_slot: slot " + std::to_string(slot) + " is outside the " + std::to_string(f) + " future slots");
+    if (probs.size() != std::size_t(S_ * V))
+      throw shape_error("wfc_model::embed_slot: need " + std::to_string(S_) + " × " + std::to_string(V) + " probabilities, got " +
+                        std::to_string(probs.size()));
+    for (index_t s = 0; s < S_; ++s) {
+      double total = 0;
+      for (index_t v = 0; v < V; ++v) {
+        const double q = double(probs[std::size_t(s * V + v)]);
+        if (!(q >= 0) || !std::isfinite(q))
+          throw value_error("wfc_model::embed_slot: probability " + std::to_string(v) + " of sequence " + std::to_string(s) +
+                            " is negative or not finite");
+        total += q;
+      }
+      if (std::abs(total - 1) > 1e-3)
+        throw value_error("wfc_model::embed_slot: the probabilities of sequence " + std::to_string(s) + " sum to " +
+                          std::to_string(total) + ", not 1");
+    }
+    const Backend be{};
+    const auto p = params_.cview();
+    run_.slot_probs.copy_from_host(probs);
+    const auto embedded = run_.final.view().slice(0, 0, S_);  // scratch rows
+    wte_.forward(be, embedded, run_.slot_probs.cview(), p);
+    if constexpr (!Positions::rotary) {
+      std::vector<token_id> where(std::size_t(S_), token_id(run_.past - 1 + slot));
+      run_.slot_positions.copy_from_host(where);
+      wpe_.forward(be, run_.next.view().slice(0, 0, S_), run_.slot_positions.cview(), p);
+      axpy(be, embedded, T(1), run_.next.cview().slice(0, 0, S_));
+    }
+    for (index_t s = 0; s < S_; ++s)
+      copy(be, run_.state.view().slice(0, s * f + slot, s * f + slot + 1), as_const(embedded.slice(0, s, s + 1)));
   }
 
  private:
@@ -503,9 +574,9 @@ class wfc_model {
     std::vector<buffer<3>> keys, values;  // per layer [sequences, window, width]
     tensor<bool, 2, Backend> causal, future_keep;  // [window, window], sliced per append; the slots' mask
     clean_step clean;
-    buffer<2> state, next, uniform, final, logits;
-    buffer<1> final_mean, final_rstd;
-    ids_buffer positions;
+    buffer<2> state, next, uniform, final, logits, probs, slot_probs;
+    buffer<1> final_mean, final_rstd, entropy, state_norms, step_norms;
+    ids_buffer positions, slot_positions;
     std::vector<buffer<2>> stream;
     std::vector<block_buffers<T, Backend>> acts;
     std::vector<token_id> host_positions;
@@ -522,6 +593,12 @@ class wfc_model {
       next = buffer<2>(rows, d);
       final = buffer<2>(rows, d);
       logits = buffer<2>(rows, c.vocab);
+      probs = buffer<2>(rows, c.vocab);
+      slot_probs = buffer<2>(s, c.vocab);
+      slot_positions = ids_buffer(s);
+      entropy = buffer<1>(shape<1>{{rows}});
+      state_norms = buffer<1>(shape<1>{{rows}});
+      step_norms = buffer<1>(shape<1>{{rows}});
       final_mean = buffer<1>(shape<1>{{rows}});
       final_rstd = buffer<1>(shape<1>{{rows}});
       positions = ids_buffer(rows);
@@ -544,6 +621,29 @@ class wfc_model {
       for (index_t l = 0; l < c.layers; ++l) clean.acts.emplace_back(sequences, n, c.window, c.width, c.heads);
     }
   };
+
+  // The relative update ‖Δx‖/‖x‖ over every slot, or the largest slot's (then every slot's is kept).
+  double residual(const Backend& be, solve_report& report, residual_norm norm, tensor_view<const T, 2> step,
+                  tensor_view<const T, 2> state) {
+    auto ratio = [](double change, double size) { return size > 0 ? change / size : change; };
+    if (norm == residual_norm::segment) {
+      report.slot_residuals.clear();
+      return ratio(std::sqrt(double(squared_norm(be, step))), std::sqrt(double(squared_norm(be, state))));
+    }
+    const index_t rows = step.extent(0);
+    row_squared_norms(be, run_.step_norms.view().slice(0, 0, rows), step);
+    row_squared_norms(be, run_.state_norms.view().slice(0, 0, rows), state);
+    const auto change = to_host<Backend>(run_.step_norms.cview().slice(0, 0, rows));
+    const auto size = to_host<Backend>(run_.state_norms.cview().slice(0, 0, rows));
+    report.slot_residuals.resize(std::size_t(rows));
+    double worst = 0;
+    for (std::size_t r = 0; r < change.size(); ++r) {
+      report.slot_residuals[r] = ratio(std::sqrt(double(change[r])), std::sqrt(double(size[r])));
+      worst = std::max(worst, report.slot_residuals[r]);
+      if (std::isnan(report.slot_residuals[r])) worst = report.slot_residuals[r];
+    }
+    return worst;
+  }
 
   void require_past(const char* op) const {
     if (run_.sequences == 0 || run_.past == 0)
@@ -774,6 +874,7 @@ class wfc_model {
   buffer<1> params_, grads_;
   pass t_;
   inference run_;
+  anderson_mixing<T, Backend> mix_;  // kept between solves: its buffers are reused
   index_t counted_ = -1;
   T last_loss_ = 0;
   std::uint64_t draws_ = 0;

@@ -9,12 +9,22 @@
 //     bool converged(index_t step, double residual) const;  // residual = ‖Δx‖/‖x‖ after `step` steps
 //   };
 //
-// Training unrolls a fixed number of steps (and backpropagates through them); generation and
-// evaluation ask converged() after every step, which costs one scalar read back per step.
+// Optional members: `residual_norm norm` (segment: ‖Δx‖/‖x‖ over every slot; per_slot: the largest
+// slot's own ‖Δx_i‖/‖x_i‖, so one unsettled slot keeps the solve going) and `index_t memory`
+// (Anderson acceleration over that many earlier iterates).
+//
+// Training unrolls a fixed number of plain steps (and backpropagates through them); generation and
+// evaluation ask converged() after every step, which costs one scalar read back per step (one per
+// slot with per_slot, and a few dot products with Anderson).
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "wfc/core/tensor_view.hpp"
+
+namespace wfc {
+enum class residual_norm { segment, per_slot };
+}  // namespace wfc
 
 namespace wfc::solvers {
 
@@ -32,6 +42,21 @@ struct until_converged {
   double tolerance = 1e-3;
   index_t limit = 16;
   double damping = 1.0;
+  residual_norm norm = residual_norm::segment;
+  index_t max_steps() const { return limit; }
+  bool converged(index_t, double residual) const { return residual <= tolerance; }
+};
+
+// until_converged with Anderson acceleration (type II; Walker & Ni, 2011): the next iterate is the
+// combination Σ α_j·(x_j + η·v(x_j)) of the last memory + 1 iterates whose velocities cancel best
+// (α minimises ‖Σ α_j·v(x_j)‖ with Σ α_j = 1, a small ridge keeping the solve stable).
+// Inference only: training unrolls plain steps.
+struct anderson {
+  double tolerance = 1e-3;
+  index_t limit = 16;
+  double damping = 1.0;
+  index_t memory = 3;
+  residual_norm norm = residual_norm::segment;
   index_t max_steps() const { return limit; }
   bool converged(index_t, double residual) const { return residual <= tolerance; }
 };
@@ -40,10 +65,12 @@ struct until_converged {
 
 namespace wfc {
 
-// What a solve did: steps taken and the last relative update.
+// What a solve did: steps taken and the last relative update (the largest slot's with per_slot,
+// whose every slot's last residual is in slot_residuals, [sequences·slots]).
 struct solve_report {
   index_t steps = 0;
   double residual = 0;
+  std::vector<double> slot_residuals;
 };
 
 template <class S, class = void>
@@ -61,6 +88,29 @@ struct has_solver_damping : std::false_type {};
 template <class S>
 struct has_solver_damping<S, std::enable_if_t<std::is_convertible_v<decltype(std::declval<const S&>().damping), double>>>
     : std::true_type {};
+
+// The optional members, with their defaults when a solver leaves them out.
+template <class S, class = void>
+struct has_solver_norm : std::false_type {};
+template <class S>
+struct has_solver_norm<S, std::enable_if_t<std::is_same_v<std::decay_t<decltype(std::declval<const S&>().norm)>, residual_norm>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_solver_memory : std::false_type {};
+template <class S>
+struct has_solver_memory<S, std::enable_if_t<std::is_convertible_v<decltype(std::declval<const S&>().memory), index_t>>>
+    : std::true_type {};
+
+template <class S>
+residual_norm solver_norm(const S& s) {
+  if constexpr (has_solver_norm<S>::value) return s.norm;
+  else return residual_norm::segment;
+}
+template <class S>
+index_t solver_memory(const S& s) {
+  if constexpr (has_solver_memory<S>::value) return s.memory;
+  else return 0;
+}
 
 template <class S>
 struct is_solver : std::bool_constant<has_solver_steps<S>::value && has_solver_test<S>::value && has_solver_damping<S>::value> {};

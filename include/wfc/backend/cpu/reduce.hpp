@@ -46,6 +46,34 @@ std::remove_const_t<T> squared_norm(cpu, tensor_view<T, 2> x) {
 }
 
 template <class T>
+T dot(cpu, tensor_view<const T, 2> a, in_view<T, 2> b) {
+  detail::require_same_shape("dot", "a", a, "b", b);
+  if (!detail::all_rows_contiguous(a, b)) return dot(reference{}, a, b);
+  const index_t rows = a.extent(0), n = a.extent(1);
+  std::vector<T> partial(static_cast<std::size_t>(rows));  // one per row, added in order: thread-count independent
+  detail::cpu_parallel_for(rows, a.size(), [&](index_t r) {
+    const T *ar = row_data(a, r), *br = row_data(b, r);
+    partial[std::size_t(r)] = simd::sum<T>(n, [&](index_t i) { return simd::load(ar + i) * simd::load(br + i); },
+                                           [&](index_t i) { return ar[i] * br[i]; });
+  });
+  T total = 0;
+  for (T s : partial) total += s;
+  return total;
+}
+
+template <class T>
+void row_squared_norms(cpu, tensor_view<T, 1> out, in_view<T, 2> x) {
+  detail::require_extent("row_squared_norms", "out", out, 0, x.extent(0), "one per row of x");
+  if (!detail::all_rows_contiguous(x)) return row_squared_norms(reference{}, out, x);
+  const index_t n = x.extent(1);
+  detail::cpu_parallel_for(x.extent(0), x.size(), [&](index_t r) {
+    const T* xr = row_data(x, r);
+    out(r) = simd::sum<T>(n, [&](index_t i) { const auto v = simd::load(xr + i); return v * v; },
+                          [&](index_t i) { return xr[i] * xr[i]; });
+  });
+}
+
+template <class T>
 void sum_rows(cpu, tensor_view<T, 1> out, in_view<T, 2> x) {
   detail::require_extent("sum_rows", "out", out, 0, x.extent(1), "one per column of x");
   if (!detail::all_rows_contiguous(out, x)) return sum_rows(reference{}, out, x);

@@ -30,6 +30,23 @@ T kokkos_reduce(const char* label, tensor_view<const T, 2> x, const F& f) {
   return result;
 }
 
+template <class T>
+struct kokkos_sum_products {
+  tensor_view<const T, 2> a, b;
+  KOKKOS_INLINE_FUNCTION void operator()(index_t r, index_t c, T& acc) const { acc += a(r, c) * b(r, c); }
+};
+
+template <class T>
+struct kokkos_row_squared_norms {
+  tensor_view<T, 1> out;
+  tensor_view<const T, 2> x;
+  KOKKOS_INLINE_FUNCTION void operator()(index_t r) const {
+    T s = 0;
+    for (index_t c = 0; c < x.extent(1); ++c) s += x(r, c) * x(r, c);
+    out(r) = s;
+  }
+};
+
 // Adds the rows of one block of columns in order, four rows per pass over the block: the four loads
 // are independent, the output is read and written once per pass, and the sum is still
 // ((out + x[r]) + x[r+1]) + ..., the reference's order.
@@ -68,6 +85,19 @@ template <class ES, class T>
 std::remove_const_t<T> squared_norm(kokkos<ES>, tensor_view<T, 2> x) {
   using V = std::remove_const_t<T>;
   return detail::kokkos_reduce<ES, V>("wfc::squared_norm", x, detail::kokkos_sum_squares<V>{x});
+}
+
+template <class ES, class T>
+T dot(kokkos<ES>, tensor_view<const T, 2> a, in_view<T, 2> b) {
+  detail::require_same_shape("dot", "a", a, "b", b);
+  return detail::kokkos_reduce<ES, T>("wfc::dot", a, detail::kokkos_sum_products<T>{a, b});
+}
+
+// out[r] = Σ_c x[r, c]² (a few rows, each summed in order by one thread)
+template <class ES, class T>
+void row_squared_norms(kokkos<ES>, tensor_view<T, 1> out, in_view<T, 2> x) {
+  detail::require_extent("row_squared_norms", "out", out, 0, x.extent(0), "one per row of x");
+  detail::kokkos_for_each_index<ES>("wfc::row_squared_norms", x.extent(0), detail::kokkos_row_squared_norms<T>{out, x});
 }
 
 // out[c] += Σ_r x[r, c]

@@ -1,0 +1,101 @@
+#pragma once
+// Anderson acceleration for a fixed-point iteration x = x + v(x) on a backend's tensors (Walker & Ni,
+// "Anderson acceleration for fixed-point iterations", 2011; type II, without the difference form).
+// The caller computes v(x) (for WFC, one pass of the stack); step() turns it into the accelerated
+// update. Its only host work is the small Gram system: a few dot products per step.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "wfc/core/tensor.hpp"
+
+namespace wfc {
+
+// Anderson mixing over the last memory + 1 iterates x_j and their velocities v_j: the weights α
+// (Σ α = 1) minimise ‖Σ α_j·v_j‖, from the velocities' Gram matrix kept on the host (a few dot
+// products per step), and the step is Σ α_j·(x_j + η·v_j) − x.
+template <class T, class Backend>
+struct anderson_mixing {
+  template <std::size_t R>
+  using buffer = tensor<T, R, Backend>;
+
+  index_t memory = 0, rows = 0, count = 0, newest = -1;
+  std::vector<buffer<2>> x, v;
+  std::vector<double> gram;  // [(memory + 1)²], ring indices
+
+  anderson_mixing() = default;
+  anderson_mixing(index_t m, index_t r, index_t width) : memory(m), rows(r) {
+    if (m == 0) return;
+    for (index_t j = 0; j <= m; ++j) {
+      x.emplace_back(rows, width);
+      v.emplace_back(rows, width);
+    }
+    gram.assign(std::size_t((m + 1) * (m + 1)), 0.0);
+  }
+
+  void restart() {
+    count = 0;
+    newest = -1;
+  }
+
+  // `velocity` holds v(x) on entry and the step on return.
+  void step(const Backend& be, tensor_view<T, 2> velocity, tensor_view<const T, 2> state, T eta) {
+    const index_t slots = memory + 1;
+    newest = (newest + 1) % slots;
+    count = std::min(count + 1, slots);
+    copy(be, x[std::size_t(newest)].view(), state);
+    copy(be, v[std::size_t(newest)].view(), as_const(velocity));
+    std::vector<index_t> live;
+    for (index_t i = 0; i < count; ++i) live.push_back((newest - i + slots) % slots);
+    for (index_t j : live) {
+      const double g = double(dot(be, v[std::size_t(newest)].cview(), v[std::size_t(j)].cview()));
+      gram[std::size_t(newest * slots + j)] = gram[std::size_t(j * slots + newest)] = g;
+    }
+    const auto alpha = weights(live);
+    fill(be, velocity, T(0));
+    axpy(be, velocity, T(-1), state);
+    for (std::size_t i = 0; i < live.size(); ++i) {
+      const auto j = std::size_t(live[i]);
+      axpy(be, velocity, T(alpha[i]), x[j].cview());
+      axpy(be, velocity, T(alpha[i]) * eta, v[j].cview());
+    }
+  }
+
+  // α ∝ (G + λI)⁻¹·1, normalised to sum 1; the plain step (α = 1 on the newest) when that fails.
+  std::vector<double> weights(const std::vector<index_t>& live) const {
+    const std::size_t n = live.size(), slots = std::size_t(memory + 1);
+    std::vector<double> a(n * (n + 1));  // augmented [G + λI | 1]
+    double scale = 0;
+    for (std::size_t i = 0; i < n; ++i) scale = std::max(scale, gram[std::size_t(live[i]) * slots + std::size_t(live[i])]);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < n; ++j) a[i * (n + 1) + j] = gram[std::size_t(live[i]) * slots + std::size_t(live[j])];
+      a[i * (n + 1) + i] += 1e-10 * scale;
+      a[i * (n + 1) + n] = 1;
+    }
+    for (std::size_t c = 0; c < n; ++c) {  // Gaussian elimination with partial pivoting
+      std::size_t pivot = c;
+      for (std::size_t r = c + 1; r < n; ++r)
+        if (std::abs(a[r * (n + 1) + c]) > std::abs(a[pivot * (n + 1) + c])) pivot = r;
+      for (std::size_t j = 0; j <= n; ++j) std::swap(a[c * (n + 1) + j], a[pivot * (n + 1) + j]);
+      if (a[c * (n + 1) + c] == 0) return plain(n);
+      for (std::size_t r = 0; r < n; ++r) {
+        if (r == c) continue;
+        const double factor = a[r * (n + 1) + c] / a[c * (n + 1) + c];
+        for (std::size_t j = c; j <= n; ++j) a[r * (n + 1) + j] -= factor * a[c * (n + 1) + j];
+      }
+    }
+    std::vector<double> alpha(n);
+    double total = 0;
+    for (std::size_t i = 0; i < n; ++i) total += alpha[i] = a[i * (n + 1) + n] / a[i * (n + 1) + i];
+    if (!std::isfinite(total) || std::abs(total) < 1e-300) return plain(n);
+    for (double& w : alpha) w /= total;
+    return alpha;
+  }
+  static std::vector<double> plain(std::size_t n) {
+    std::vector<double> alpha(n, 0.0);
+    alpha[0] = 1;
+    return alpha;
+  }
+};
+
+}  // namespace wfc
