@@ -20,11 +20,11 @@ struct options {
   wfc::wfc_objective objective;
   wfc::trainer_settings train;
   double damping = 1.0, tolerance = 1e-2;
-  std::string positions = "learned", future_mask = "bidirectional";
+  std::string positions = "learned", future_mask = "bidirectional", past = "pinned";
   int threads = 0;
 };
 
-template <class B, class Mask, class Positions>
+template <class B, class Past, class Mask, class Positions>
 int run(const options& o) {
   using namespace wfc;
   o.train.validate();
@@ -37,15 +37,15 @@ int run(const options& o) {
   config.window = o.train.block;
   wfc_objective objective = o.objective;
   objective.seed = o.train.seed;
-  wfc_model<float, B, past::pinned, Mask, Positions> model(config, objective, solvers::fixed_steps{objective.steps, o.damping});
+  wfc_model<float, B, Past, Mask, Positions> model(config, objective, solvers::fixed_steps{objective.steps, o.damping});
   model.initialise(o.train.seed);
 
   std::printf("data: %s: %lld train and %lld validation tokens, %lld distinct\n", o.data.c_str(),
               static_cast<long long>(data.size(split::train)), static_cast<long long>(data.size(split::validation)),
               static_cast<long long>(config.vocab));
-  std::printf("model: WFC, pinned past, %s future mask, %s positions; layers %lld, heads %lld, width %lld, window %lld, F %lld: "
+  std::printf("model: WFC, %s past, %s future mask, %s positions; layers %lld, heads %lld, width %lld, window %lld, F %lld: "
               "%.2fM parameters; %s backend%s, float\n",
-              o.future_mask.c_str(), o.positions.c_str(), static_cast<long long>(config.layers), static_cast<long long>(config.heads),
+              o.past.c_str(), o.future_mask.c_str(), o.positions.c_str(), static_cast<long long>(config.layers), static_cast<long long>(config.heads),
               static_cast<long long>(config.width), static_cast<long long>(config.window), static_cast<long long>(config.future),
               double(model.layout().size()) / 1e6, B::name, wfc_examples::thread_note<B>().c_str());
   std::printf("objective: K %lld%s, damping %g, reveal %g, partial collapse %g, deep supervision %g, velocity penalty %g\n",
@@ -76,28 +76,38 @@ int run(const options& o) {
   const auto adaptive = chain_nll(model, data, split::validation, o.train, early);
   std::printf("chain NLL until ‖Δx‖/‖x‖ ≤ %g (at most %lld steps): %.4f, %.2f steps per token\n", o.tolerance,
               static_cast<long long>(early.limit), adaptive.nll, adaptive.steps_per_token);
+  const solvers::anderson accelerated{o.tolerance, 4 * objective.steps, o.damping, 3};
+  const auto mixed = chain_nll(model, data, split::validation, o.train, accelerated);
+  std::printf("chain NLL until ‖Δx‖/‖x‖ ≤ %g with Anderson acceleration (memory 3): %.4f, %.2f steps per token\n", o.tolerance,
+              mixed.nll, mixed.steps_per_token);
   return 0;
 }
 
-template <class B, class Mask>
+template <class B, class Past, class Mask>
 int run_with_positions(const options& o) {
-  return o.positions == "rotary" ? run<B, Mask, wfc::rotary_positions>(o) : run<B, Mask, wfc::learned_positions>(o);
+  return o.positions == "rotary" ? run<B, Past, Mask, wfc::rotary_positions>(o) : run<B, Past, Mask, wfc::learned_positions>(o);
 }
 
-// Every policy on the cpu backend; the reference and Kokkos builds take the defaults only (each
-// composition is a separate instantiation of the whole model).
+// Every policy on the cpu backend (the drifting past with the bidirectional future mask); the
+// reference and Kokkos builds take the defaults only (each composition is a separate instantiation
+// of the whole model).
 template <class B>
 int run_with_policies(const options& o) {
-  const bool defaults = o.future_mask == "bidirectional" && o.positions == "learned";
+  using wfc::masks::bidirectional;
+  const bool defaults = o.future_mask == "bidirectional" && o.positions == "learned" && o.past == "pinned";
   if constexpr (!std::is_same_v<B, wfc::cpu>) {
     if (!defaults)
       throw wfc::config_error("the " + std::string(B::name) +
-                              " backend runs the default policies only (--future-mask bidirectional --positions learned)");
-    return run<B, wfc::masks::bidirectional, wfc::learned_positions>(o);
+                              " backend runs the default policies only (--past pinned --future-mask bidirectional --positions learned)");
+    return run<B, wfc::past::pinned, bidirectional, wfc::learned_positions>(o);
   } else {
-    if (o.future_mask == "causal") return run_with_positions<B, wfc::masks::causal>(o);
-    if (o.future_mask == "window2") return run_with_positions<B, wfc::masks::window<2>>(o);
-    return run_with_positions<B, wfc::masks::bidirectional>(o);
+    if (o.past == "drifting") {
+      if (o.future_mask != "bidirectional") throw wfc::config_error("--past drifting runs with --future-mask bidirectional only");
+      return run_with_positions<B, wfc::past::drifting, bidirectional>(o);
+    }
+    if (o.future_mask == "causal") return run_with_positions<B, wfc::past::pinned, wfc::masks::causal>(o);
+    if (o.future_mask == "window2") return run_with_positions<B, wfc::past::pinned, wfc::masks::window<2>>(o);
+    return run_with_positions<B, wfc::past::pinned, bidirectional>(o);
   }
 }
 
@@ -120,6 +130,7 @@ int main(int argc, char** argv) {
   app.add_option("--velocity-penalty", o.objective.velocity_penalty, "weight of the last step's mean squared update");
   app.add_option("--future-mask", o.future_mask, "how slots see each other: bidirectional, causal or window2");
   app.add_option("--positions", o.positions, "learned or rotary");
+  app.add_option("--past", o.past, "pinned (cached keys/values) or drifting (the whole window moves; slower)");
   wfc_examples::add_trainer_options(app, o.train);
   CLI11_PARSE(app, argc, argv);
 
@@ -127,6 +138,8 @@ int main(int argc, char** argv) {
     wfc_examples::set_threads(o.threads);
     if (o.positions != "learned" && o.positions != "rotary")
       throw wfc::config_error("--positions must be learned or rotary, got '" + o.positions + "'");
+    if (o.past != "pinned" && o.past != "drifting")
+      throw wfc::config_error("--past must be pinned or drifting, got '" + o.past + "'");
     if (o.future_mask != "bidirectional" && o.future_mask != "causal" && o.future_mask != "window2")
       throw wfc::config_error("--future-mask must be bidirectional, causal or window2, got '" + o.future_mask + "'");
     return wfc_examples::with_backend(o.backend, argc, argv, [&](auto be) { return run_with_policies<decltype(be)>(o); });

@@ -1,7 +1,8 @@
 #pragma once
 // Evaluation of a WFC model on held-out text (DESIGN.md §2), comparable with a GPT's validation
 // loss: every target is predicted once at every slot offset (the batches run once per block
-// offset 0…F−1), from a cold start, with the model's training step count.
+// offset 0…F−1), from a cold start, with the model's training step count. A drifting past has one
+// window per sequence (its full past, then F slots): each batch runs once.
 #include <cmath>
 #include <vector>
 
@@ -22,11 +23,12 @@ template <class Model>
 offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split which, const trainer_settings& settings) {
   settings.validate();
   const index_t F = model.config().future;
+  const index_t passes = Model::past_policy::cached ? F : 1;
   std::vector<double> sum(std::size_t(F), 0.0);
   std::vector<token_id> x, y;
   for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
     data.sample(which, settings.batch, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
-    for (index_t offset = 0; offset < F; ++offset) {
+    for (index_t offset = 0; offset < passes; ++offset) {
       wfc_draw d;
       d.offset = offset;
       d.steps = model.objective().steps;
@@ -39,7 +41,7 @@ offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split
   offset_nll_report r;
   double total = 0;
   for (index_t o = 0; o < F; ++o) {
-    r.per_offset.push_back(sum[std::size_t(o)] / double(settings.eval_batches * F));
+    r.per_offset.push_back(sum[std::size_t(o)] / double(settings.eval_batches * passes));
     total += r.per_offset.back();
   }
   r.first_slot = r.per_offset[0];

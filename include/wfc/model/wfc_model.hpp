@@ -18,6 +18,13 @@
 // the last step, plus optional deep supervision (the earlier steps' losses) and a velocity penalty
 // (the last step's mean squared update). Backward runs through every step and into the clean
 // stream through its keys and values.
+//
+// Drifting past (the seed's literal variant): there is no clean stream. Each training sequence of T
+// tokens becomes one window of T − F + 1 past rows and F slots (a random number of the first past
+// rows left empty per batch, so shorter pasts train too); every row is state that the solver moves
+// with full bidirectional attention (past::drifting), and the loss is on the slots. Inference
+// recomputes the window at every solve: the past rows restart from their tokens' embeddings, the
+// slots from their warm states.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -77,6 +84,7 @@ struct wfc_objective {
 // is always the same, so a run is reproducible and a gradient check sees one function.
 struct wfc_draw {
   index_t offset = 0, steps = 1;
+  index_t start = 0;         // drifting past: empty rows at the front of the window (a shorter past)
   std::uint64_t stream = 0;  // corruption draws
 };
 
@@ -93,7 +101,6 @@ class wfc_model {
   static_assert(has_solver_steps<Solver>::value, "wfc::wfc_model: the Solver needs `index_t max_steps() const`");
   static_assert(has_solver_test<Solver>::value, "wfc::wfc_model: the Solver needs `bool converged(index_t step, double residual) const`");
   static_assert(has_solver_damping<Solver>::value, "wfc::wfc_model: the Solver needs a `double damping` member (η)");
-  static_assert(Past::cached, "wfc::wfc_model: this version trains the pinned past (past::pinned) only");
 
   template <std::size_t R>
   using buffer = tensor<T, R, Backend>;
@@ -140,13 +147,16 @@ class wfc_model {
     ln_f_.initialise(be, params_.view());
   }
 
-  // Batch i's random choices (the trainer's i-th forward/backward pair uses draw(i)).
-  wfc_draw draw(std::uint64_t i) const {
+  // Batch i's random choices (the trainer's i-th forward/backward pair uses draw(i)); `tokens`, the
+  // sequence length, bounds a drifting past's empty rows.
+  wfc_draw draw(std::uint64_t i, index_t tokens = 0) const {
     const counter_rng rng(objective_.seed, i);
     wfc_draw d;
     d.offset = std::min(config_.future - 1, index_t(rng.uniform<double>(0) * double(config_.future)));
     d.steps = objective_.random_steps ? 1 + std::min(objective_.steps - 1, index_t(rng.uniform<double>(1) * double(objective_.steps)))
                                       : objective_.steps;
+    const index_t past_rows = tokens - config_.future + 1;
+    if (!Past::cached && past_rows > 0) d.start = std::min(past_rows - 1, index_t(rng.uniform<double>(2) * double(past_rows)));
     d.stream = i;
     return d;
   }
@@ -154,16 +164,21 @@ class wfc_model {
   // The training objective for `sequences` rows of T inputs and T targets (targets[t] follows
   // ids[t], as a GPT's; ignore_index does not count), with the next draw. Keeps the activations.
   T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences) {
-    return forward(ids, targets, sequences, draw(draws_));
+    const index_t tokens = sequences > 0 ? index_t(ids.size()) / sequences : 0;
+    return forward(ids, targets, sequences, draw(draws_, tokens));
   }
 
   T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences, const wfc_draw& d) {
     const Backend be{};
     const index_t steps = check_batch(ids, targets, sequences, d);
-    t_.resize(sequences, steps, objective_.steps, config_);
+    t_.resize(sequences, steps, objective_.steps, config_, Past::cached);
     t_.draw = d;
-    prepare_inputs(ids, targets, d);
-    run_clean();
+    if constexpr (Past::cached) {
+      prepare_inputs(ids, targets, d);
+      run_clean();
+    } else {
+      prepare_window(ids, targets, d);
+    }
     run_future(d.steps);
     // The loss: the last step's cross-entropy, deep supervision over the earlier ones, the velocity penalty.
     const index_t counted = t_.counted;
@@ -190,7 +205,8 @@ class wfc_model {
   // The last forward's targets as scored: revealed slots (and ignore_index) are ignore_index.
   const std::vector<token_id>& scored_targets() const { return t_.host_targets; }
 
-  // The last forward's logits at its last step [sequences·T, vocab] (row r: the slot of target r).
+  // The last forward's logits at its last step [sequences·T, vocab] (row r: the slot of target r;
+  // drifting: [sequences·(T + 1), vocab], the window's rows, slots last).
   tensor_view<const T, 2> last_logits() const { return t_.logits[std::size_t(t_.draw.steps)].cview(); }
 
   // Mean NLL of the last forward's last step by slot offset within its block (0 = first slot:
@@ -200,7 +216,7 @@ class wfc_model {
     const auto rows = to_host<Backend>(t_.loss_rows[std::size_t(t_.draw.steps)].cview());
     for (index_t r = 0; r < t_.rows(); ++r) {
       if (t_.host_targets[std::size_t(r)] == ignore_index) continue;
-      const auto o = std::size_t(slot_offset(r % t_.steps, t_.draw));
+      const auto o = std::size_t(t_.host_offsets[std::size_t(r)]);
       sum[o] += double(rows[std::size_t(r)]);
       count[o] += 1;
     }
@@ -215,7 +231,7 @@ class wfc_model {
     const auto p = params_.cview();
     const auto g = grads_.view();
     const index_t K = t_.draw.steps;
-    for (auto& b : t_.dkeys) fill(be, b.view(), T(0));
+    for (auto& b : t_.dkeys) fill(be, b.view(), T(0));  // pinned past only
     for (auto& b : t_.dvalues) fill(be, b.view(), T(0));
     // d(state_K): the last step's head, and the velocity penalty on state_K − state_{K−1}
     auto dstate = t_.dstate[0].view(), dprev = t_.dstate[1].view();
@@ -242,7 +258,7 @@ class wfc_model {
     // state_0 = P·E + positions
     wte_.backward(be, tensor_view<T, 2>{}, g, as_const(dstate), t_.probs.cview(), p);
     if constexpr (!Positions::rotary) wpe_.backward(be, g, as_const(dstate), t_.positions.cview());
-    backward_clean(p, g);
+    if constexpr (Past::cached) backward_clean(p, g);
     counted_ = -1;
     ++draws_;
   }
@@ -258,7 +274,7 @@ class wfc_model {
   // Empties the past of `sequences` sequences (all of equal length; one for generation).
   void reset(index_t sequences = 1) {
     if (sequences <= 0) throw config_error("wfc_model::reset: the number of sequences must be positive");
-    if (sequences != run_.sequences) run_ = inference(sequences, config_);
+    if (sequences != run_.sequences) run_ = inference(sequences, config_, Past::cached);
     run_.past = 0;
     run_.slots = 0;
   }
@@ -284,6 +300,12 @@ class wfc_model {
       if (id < 0 || id >= config_.vocab)
         throw value_error("wfc_model::append_past: token " + std::to_string(id) + " is outside the vocabulary of " +
                           std::to_string(config_.vocab));
+    if constexpr (!Past::cached) {  // drifting: nothing to cache, every solve recomputes the window
+      for (index_t s = 0; s < S; ++s)
+        for (index_t j = 0; j < n; ++j) run_.past_tokens[std::size_t(s * config_.window + P + j)] = ids[std::size_t(s * n + j)];
+      run_.past = P + n;
+      return;
+    }
     run_.resize_clean(n, config_);
     auto& c = run_.clean;
     c.ids.copy_from_host(ids);
@@ -340,9 +362,10 @@ class wfc_model {
     copy(be, run_.state.view().slice(0, 0, S * next), as_const(moved.slice(0, 0, S * next)));
   }
 
-  // Runs `solver` on the slots against the cached past: x ← x + η·(S(x) − x) (or an Anderson
-  // combination of the last iterates) until it converges (residual ‖Δx‖/‖x‖ over the slots, or the
-  // worst slot's) or runs out of steps.
+  // Runs `solver` on the slots: x ← x + η·(S(x) − x) (or an Anderson combination of the last
+  // iterates) until it converges (residual ‖Δx‖/‖x‖ over the slots, or the worst slot's) or runs
+  // out of steps. Pinned: the slots attend to the cached past. Drifting: the whole window is state;
+  // its past rows restart from their tokens' embeddings, the slots from their current (warm) states.
   template <class S = Solver>
   solve_report converge(const S& solver) {
     require_solver<S>();
@@ -350,51 +373,12 @@ class wfc_model {
     if (run_.slots == 0) throw config_error("wfc_model::converge: no future slots; call reset_future() first");
     if (!(solver.damping > 0 && solver.damping <= 1))
       throw config_error("wfc_model::converge: the solver's damping η must be in (0, 1], got " + std::to_string(solver.damping));
-    const index_t memory = solver_memory(solver);
-    if (memory < 0) throw config_error("wfc_model::converge: Anderson memory must be ≥ 0, got " + std::to_string(memory));
-    const Backend be{};
-    const index_t S_ = run_.sequences, f = run_.slots, P = run_.past, rows = S_ * f;
-    const T eta = T(solver.damping);
-    const auto p = params_.cview();
-    run_.host_positions.assign(std::size_t(run_.positions.size()), 0);  // rows past the slots: unused
-    for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
-    run_.positions.copy_from_host(run_.host_positions);
-    if (run_.keep_past != P || run_.keep_slots != f) {  // the mask depends on the past and slot counts only
-      run_.future_keep = tensor<bool, 2, Backend>(
-          shape<2>{{f, P + f}}, attention_mask(masks::bidirectional{}, P, masks::within_block<FutureMask>{masks::blocks{f, P}}, f, P));
-      run_.keep_past = P;
-      run_.keep_slots = f;
-    }
-    nn::attention_context<T> context;
-    context.keep = run_.future_keep.cview();
-    context.sequences = S_;
-    if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
-    auto state = run_.state.view().slice(0, 0, rows), next = run_.next.view().slice(0, 0, rows);
-    if (mix_.memory != memory || mix_.rows != rows) mix_ = anderson_mixing<T, Backend>(memory, rows, config_.width);
-    mix_.restart();
-    solve_report report;
-    for (index_t k = 1; k <= solver.max_steps(); ++k) {
-      for (std::size_t l = 0; l < blocks_.size(); ++l) {
-        context.past_keys = run_.keys[l].cview().slice(1, 0, P);
-        context.past_values = run_.values[l].cview().slice(1, 0, P);
-        const auto in = l == 0 ? as_const(state) : run_.stream[l].cview().slice(0, 0, rows);
-        blocks_[l].forward(be, run_.stream[l + 1].view().slice(0, 0, rows), run_.acts[l].view(P + f, rows), in, context, p);
-      }
-      // next = v(x) = S(x) − x, then the step Δx: η·v(x), or Anderson's combination minus x
-      copy(be, next, run_.stream.back().cview().slice(0, 0, rows));
-      axpy(be, next, T(-1), as_const(state));
-      if (memory > 0)
-        mix_.step(be, next, as_const(state), eta);
-      else
-        scale(be, next, eta);
-      report.steps = k;
-      report.residual = residual(be, report, solver_norm(solver), as_const(next), as_const(state));
-      axpy(be, state, T(1), as_const(next));
-      if (!std::isfinite(report.residual))
-        throw value_error("wfc_model::converge: the future slots diverged (residual " + std::to_string(report.residual) + ")");
-      if (solver.converged(k, report.residual)) break;
-    }
-    return report;
+    if (solver_memory(solver) < 0)
+      throw config_error("wfc_model::converge: Anderson memory must be ≥ 0, got " + std::to_string(solver_memory(solver)));
+    if constexpr (Past::cached)
+      return converge_slots(solver);
+    else
+      return converge_window(solver);
   }
 
   // The slots' logits [sequences·slots, vocab] (row s·slots + i: sequence s, slot i).
@@ -475,8 +459,11 @@ class wfc_model {
   // Everything one batch shape needs; reallocated when the shape changes.
   struct pass {
     index_t sequences = 0, steps = 0, max_steps = 0, counted = 0, keep_offset = -1;
+    index_t future_rows = 0;  // rows per sequence in the future stream: T (pinned) or the window's T + 1 (drifting)
+    index_t future_keys = 0;  // keys a future row sees: 2T (the clean past and its own stream) or T + 1
     wfc_draw draw;
     std::vector<token_id> host_targets;
+    std::vector<index_t> host_offsets;  // each future row's slot offset (−1: not a slot)
     std::vector<T> host_probs, host_factor;
     ids_buffer ids, targets, positions;
     tensor<bool, 2, Backend> causal, future_keep;
@@ -494,19 +481,19 @@ class wfc_model {
     std::vector<buffer<2>> dstream;         // two, alternating through the stack
     block_scratch_buffers<T, Backend> clean_scratch{0, 0, 0, 0, 0}, future_scratch{0, 0, 0, 0, 0};
 
-    index_t rows() const { return sequences * steps; }
+    index_t rows() const { return sequences * future_rows; }
 
-    void resize(index_t s, index_t t, index_t k_max, const wfc_config& c) {
+    void resize(index_t s, index_t t, index_t k_max, const wfc_config& c, bool cached) {
       if (s == sequences && t == steps && k_max == max_steps) return;
       sequences = s;
       steps = t;
       max_steps = k_max;
       keep_offset = -1;
-      const index_t n = s * t, d = c.width;
-      ids = ids_buffer(n);
+      future_rows = cached ? t : t + 1;
+      future_keys = cached ? 2 * t : t + 1;
+      const index_t n = s * future_rows, clean_rows = s * t, d = c.width;
       targets = ids_buffer(n);
       positions = ids_buffer(n);
-      causal = tensor<bool, 2, Backend>(shape<2>{{t, t}}, attention_mask(masks::causal{}, t));
       probs = buffer<2>(n, c.vocab);
       step_factor = buffer<1>(shape<1>{{n}});
       pos_embed = buffer<2>(n, d);
@@ -514,10 +501,21 @@ class wfc_model {
       carry = buffer<2>(n, d);
       clean.clear();
       dclean.clear();
-      for (index_t l = 0; l <= c.layers; ++l) clean.emplace_back(n, d);
-      for (int i = 0; i < 2; ++i) dclean.emplace_back(n, d);
       clean_acts.clear();
-      for (index_t l = 0; l < c.layers; ++l) clean_acts.emplace_back(s, t, t, d, c.heads);
+      dkeys.clear();
+      dvalues.clear();
+      if (cached) {  // the clean stream and the gradients of its keys/values
+        ids = ids_buffer(clean_rows);
+        causal = tensor<bool, 2, Backend>(shape<2>{{t, t}}, attention_mask(masks::causal{}, t));
+        for (index_t l = 0; l <= c.layers; ++l) clean.emplace_back(clean_rows, d);
+        for (int i = 0; i < 2; ++i) dclean.emplace_back(clean_rows, d);
+        for (index_t l = 0; l < c.layers; ++l) clean_acts.emplace_back(s, t, t, d, c.heads);
+        for (index_t l = 0; l < c.layers; ++l) {
+          dkeys.emplace_back(clean_rows, d);
+          dvalues.emplace_back(clean_rows, d);
+        }
+        clean_scratch = block_scratch_buffers<T, Backend>(s, t, t, d, c.heads);
+      }
       state.clear();
       stream.clear();
       acts.clear();
@@ -539,7 +537,7 @@ class wfc_model {
         acts.emplace_back();
         if (k == 0) continue;
         for (index_t l = 0; l <= c.layers; ++l) stream.back().emplace_back(n, d);
-        for (index_t l = 0; l < c.layers; ++l) acts.back().emplace_back(s, t, 2 * t, d, c.heads);
+        for (index_t l = 0; l < c.layers; ++l) acts.back().emplace_back(s, future_rows, future_keys, d, c.heads);
       }
       dlogits.emplace_back(n, c.vocab);
       dfinal.emplace_back(n, d);
@@ -550,14 +548,7 @@ class wfc_model {
         dstate.emplace_back(n, d);
         dstream.emplace_back(n, d);
       }
-      dkeys.clear();
-      dvalues.clear();
-      for (index_t l = 0; l < c.layers; ++l) {
-        dkeys.emplace_back(n, d);
-        dvalues.emplace_back(n, d);
-      }
-      clean_scratch = block_scratch_buffers<T, Backend>(s, t, t, d, c.heads);
-      future_scratch = block_scratch_buffers<T, Backend>(s, t, 2 * t, d, c.heads);
+      future_scratch = block_scratch_buffers<T, Backend>(s, future_rows, future_keys, d, c.heads);
     }
   };
 
@@ -571,7 +562,11 @@ class wfc_model {
   };
   struct inference {
     index_t sequences = 0, past = 0, slots = 0, keep_past = -1, keep_slots = -1;
-    std::vector<buffer<3>> keys, values;  // per layer [sequences, window, width]
+    index_t stack_rows = 0;               // rows per sequence the stack runs on: the slots (pinned) or the window (drifting)
+    std::vector<buffer<3>> keys, values;  // per layer [sequences, window, width] (pinned)
+    buffer<2> window, window_next, window_positions;  // drifting: the whole window's state
+    ids_buffer window_ids;
+    std::vector<token_id> past_tokens, host_ids;  // drifting: [sequences, window] tokens of the past
     tensor<bool, 2, Backend> causal, future_keep;  // [window, window], sliced per append; the slots' mask
     clean_step clean;
     buffer<2> state, next, uniform, final, logits, probs, slot_probs;
@@ -582,12 +577,22 @@ class wfc_model {
     std::vector<token_id> host_positions;
 
     inference() = default;
-    inference(index_t s, const wfc_config& c) : sequences(s) {
+    inference(index_t s, const wfc_config& c, bool cached) : sequences(s) {
       const index_t rows = s * c.future, d = c.width;
-      causal = tensor<bool, 2, Backend>(shape<2>{{c.window, c.window}}, attention_mask(masks::causal{}, c.window));
-      for (index_t l = 0; l < c.layers; ++l) {
-        keys.emplace_back(shape<3>{{s, c.window, d}});
-        values.emplace_back(shape<3>{{s, c.window, d}});
+      stack_rows = cached ? c.future : c.window + 1;
+      const index_t stack = s * stack_rows;
+      if (cached) {
+        causal = tensor<bool, 2, Backend>(shape<2>{{c.window, c.window}}, attention_mask(masks::causal{}, c.window));
+        for (index_t l = 0; l < c.layers; ++l) {
+          keys.emplace_back(shape<3>{{s, c.window, d}});
+          values.emplace_back(shape<3>{{s, c.window, d}});
+        }
+      } else {
+        window = buffer<2>(stack, d);
+        window_next = buffer<2>(stack, d);
+        window_positions = buffer<2>(stack, d);
+        window_ids = ids_buffer(stack);
+        past_tokens.assign(std::size_t(s * c.window), 0);
       }
       state = buffer<2>(rows, d);
       next = buffer<2>(rows, d);
@@ -597,15 +602,15 @@ class wfc_model {
       slot_probs = buffer<2>(s, c.vocab);
       slot_positions = ids_buffer(s);
       entropy = buffer<1>(shape<1>{{rows}});
-      state_norms = buffer<1>(shape<1>{{rows}});
-      step_norms = buffer<1>(shape<1>{{rows}});
+      state_norms = buffer<1>(shape<1>{{stack}});
+      step_norms = buffer<1>(shape<1>{{stack}});
       final_mean = buffer<1>(shape<1>{{rows}});
       final_rstd = buffer<1>(shape<1>{{rows}});
-      positions = ids_buffer(rows);
+      positions = ids_buffer(stack);
       uniform = buffer<2>(1, c.vocab);
       fill(Backend{}, uniform.view(), T(1) / T(c.vocab));
-      for (index_t l = 0; l <= c.layers; ++l) stream.emplace_back(rows, d);
-      for (index_t l = 0; l < c.layers; ++l) acts.emplace_back(s, c.future, c.window + 1, d, c.heads);  // P + slots ≤ W + 1 keys
+      for (index_t l = 0; l <= c.layers; ++l) stream.emplace_back(stack, d);
+      for (index_t l = 0; l < c.layers; ++l) acts.emplace_back(s, stack_rows, c.window + 1, d, c.heads);  // P + slots ≤ W + 1 keys
     }
 
     void resize_clean(index_t n, const wfc_config& c) {
@@ -622,26 +627,132 @@ class wfc_model {
     }
   };
 
-  // The relative update ‖Δx‖/‖x‖ over every slot, or the largest slot's (then every slot's is kept).
+  template <class S>
+  solve_report converge_slots(const S& solver) {
+    const index_t S_ = run_.sequences, f = run_.slots, P = run_.past, rows = S_ * f;
+    run_.host_positions.assign(std::size_t(run_.positions.size()), 0);  // rows past the slots: unused
+    for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
+    run_.positions.copy_from_host(run_.host_positions);
+    if (run_.keep_past != P || run_.keep_slots != f) {  // the mask depends on the past and slot counts only
+      run_.future_keep = tensor<bool, 2, Backend>(
+          shape<2>{{f, P + f}}, attention_mask(masks::bidirectional{}, P, masks::within_block<FutureMask>{masks::blocks{f, P}}, f, P));
+      run_.keep_past = P;
+      run_.keep_slots = f;
+    }
+    nn::attention_context<T> context;
+    context.keep = run_.future_keep.cview();
+    context.sequences = S_;
+    if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
+    const auto layer_context = [&](std::size_t l) {
+      context.past_keys = run_.keys[l].cview().slice(1, 0, P);
+      context.past_values = run_.values[l].cview().slice(1, 0, P);
+      return context;
+    };
+    return iterate(solver, run_.state.view().slice(0, 0, rows), run_.next.view().slice(0, 0, rows), P + f, layer_context, f, 0);
+  }
+
+  template <class S>
+  solve_report converge_window(const S& solver) {
+    const Backend be{};
+    const index_t S_ = run_.sequences, f = run_.slots, P = run_.past, n = P + f, rows = S_ * n, W = config_.window;
+    const auto p = params_.cview();
+    run_.host_ids.assign(std::size_t(run_.window_ids.size()), 0);  // slot rows: replaced by their states below
+    run_.host_positions.assign(std::size_t(run_.positions.size()), 0);
+    for (index_t s = 0; s < S_; ++s) {
+      for (index_t j = 0; j < P; ++j) {
+        run_.host_ids[std::size_t(s * n + j)] = run_.past_tokens[std::size_t(s * W + j)];
+        run_.host_positions[std::size_t(s * n + j)] = token_id(j);
+      }
+      for (index_t i = 0; i < f; ++i) run_.host_positions[std::size_t(s * n + P + i)] = token_id(P - 1 + i);
+    }
+    run_.window_ids.copy_from_host(run_.host_ids);
+    run_.positions.copy_from_host(run_.host_positions);
+    auto x = run_.window.view().slice(0, 0, rows);
+    wte_.forward(be, x, run_.window_ids.cview().slice(0, 0, rows), p);
+    if constexpr (!Positions::rotary) {
+      wpe_.forward(be, run_.window_positions.view().slice(0, 0, rows), run_.positions.cview().slice(0, 0, rows), p);
+      axpy(be, x, T(1), run_.window_positions.cview().slice(0, 0, rows));
+    }
+    for (index_t s = 0; s < S_; ++s) copy(be, x.slice(0, s * n + P, s * n + n), run_.state.cview().slice(0, s * f, s * f + f));
+    if (run_.keep_past != P || run_.keep_slots != f) {
+      run_.future_keep = tensor<bool, 2, Backend>(shape<2>{{n, n}}, attention_mask(masks::drifting_window<FutureMask>{0, P}, n));
+      run_.keep_past = P;
+      run_.keep_slots = f;
+    }
+    nn::attention_context<T> context;
+    context.keep = run_.future_keep.cview();
+    context.sequences = S_;
+    if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
+    const auto report = iterate(solver, x, run_.window_next.view().slice(0, 0, rows), n, [&](std::size_t) { return context; }, n, P);
+    for (index_t s = 0; s < S_; ++s) copy(be, run_.state.view().slice(0, s * f, s * f + f), as_const(x.slice(0, s * n + P, s * n + n)));
+    return report;
+  }
+
+  // The solver's loop on x ([sequences·per_sequence, width] rows; the slots are rows first …
+  // first + slots of each sequence), the stack attending to `keys` keys per row.
+  template <class S, class LayerContext>
+  solve_report iterate(const S& solver, tensor_view<T, 2> x, tensor_view<T, 2> next, index_t keys, const LayerContext& layer_context,
+                       index_t per_sequence, index_t first) {
+    const Backend be{};
+    const auto p = params_.cview();
+    const index_t rows = x.extent(0), memory = solver_memory(solver);
+    const T eta = T(solver.damping);
+    if (mix_.memory != memory || mix_.rows < rows) mix_ = anderson_mixing<T, Backend>(memory, run_.sequences * run_.stack_rows, config_.width);
+    mix_.restart();
+    solve_report report;
+    for (index_t k = 1; k <= solver.max_steps(); ++k) {
+      for (std::size_t l = 0; l < blocks_.size(); ++l) {
+        const auto in = l == 0 ? as_const(x) : run_.stream[l].cview().slice(0, 0, rows);
+        blocks_[l].forward(be, run_.stream[l + 1].view().slice(0, 0, rows), run_.acts[l].view(keys, rows), in, layer_context(l), p);
+      }
+      // next = v(x) = S(x) − x, then the step Δx: η·v(x), or Anderson's combination minus x
+      copy(be, next, run_.stream.back().cview().slice(0, 0, rows));
+      axpy(be, next, T(-1), as_const(x));
+      if (memory > 0)
+        mix_.step(be, next, as_const(x), eta);
+      else
+        scale(be, next, eta);
+      report.steps = k;
+      report.residual = residual(be, report, solver_norm(solver), as_const(next), as_const(x), per_sequence, first);
+      axpy(be, x, T(1), as_const(next));
+      if (!std::isfinite(report.residual))
+        throw value_error("wfc_model::converge: the future slots diverged (residual " + std::to_string(report.residual) + ")");
+      if (solver.converged(k, report.residual)) break;
+    }
+    return report;
+  }
+
+  // The relative update ‖Δx‖/‖x‖ over the slots, or the largest slot's (then every slot's is kept).
   double residual(const Backend& be, solve_report& report, residual_norm norm, tensor_view<const T, 2> step,
-                  tensor_view<const T, 2> state) {
+                  tensor_view<const T, 2> state, index_t per_sequence, index_t first) {
+    const index_t S_ = run_.sequences, f = run_.slots;
     auto ratio = [](double change, double size) { return size > 0 ? change / size : change; };
     if (norm == residual_norm::segment) {
       report.slot_residuals.clear();
-      return ratio(std::sqrt(double(squared_norm(be, step))), std::sqrt(double(squared_norm(be, state))));
+      if (first == 0 && per_sequence == f)
+        return ratio(std::sqrt(double(squared_norm(be, step))), std::sqrt(double(squared_norm(be, state))));
+      double change = 0, size = 0;
+      for (index_t s = 0; s < S_; ++s) {
+        const index_t r = s * per_sequence + first;
+        change += double(squared_norm(be, step.slice(0, r, r + f)));
+        size += double(squared_norm(be, state.slice(0, r, r + f)));
+      }
+      return ratio(std::sqrt(change), std::sqrt(size));
     }
     const index_t rows = step.extent(0);
     row_squared_norms(be, run_.step_norms.view().slice(0, 0, rows), step);
     row_squared_norms(be, run_.state_norms.view().slice(0, 0, rows), state);
     const auto change = to_host<Backend>(run_.step_norms.cview().slice(0, 0, rows));
     const auto size = to_host<Backend>(run_.state_norms.cview().slice(0, 0, rows));
-    report.slot_residuals.resize(std::size_t(rows));
+    report.slot_residuals.resize(std::size_t(S_ * f));
     double worst = 0;
-    for (std::size_t r = 0; r < change.size(); ++r) {
-      report.slot_residuals[r] = ratio(std::sqrt(double(change[r])), std::sqrt(double(size[r])));
-      worst = std::max(worst, report.slot_residuals[r]);
-      if (std::isnan(report.slot_residuals[r])) worst = report.slot_residuals[r];
-    }
+    for (index_t s = 0; s < S_; ++s)
+      for (index_t i = 0; i < f; ++i) {
+        const auto r = std::size_t(s * per_sequence + first + i);
+        const double q = ratio(std::sqrt(double(change[r])), std::sqrt(double(size[r])));
+        report.slot_residuals[std::size_t(s * f + i)] = q;
+        worst = std::isnan(q) || std::isnan(worst) ? std::nan("") : std::max(worst, q);
+      }
     return worst;
   }
 
@@ -686,6 +797,13 @@ class wfc_model {
                         std::to_string(config_.window) + " positions");
     if (d.steps < 1 || d.steps > objective_.steps || d.offset < 0 || d.offset >= config_.future)
       throw config_error("wfc_model: a draw needs 1 ≤ steps ≤ " + std::to_string(objective_.steps) + " and 0 ≤ offset < F");
+    if constexpr (!Past::cached) {
+      if (steps < config_.future)
+        throw shape_error("wfc_model: a drifting past trains on windows of T − F + 1 past tokens and F slots, so sequences need at least F = " +
+                          std::to_string(config_.future) + " tokens, got " + std::to_string(steps));
+      if (d.start < 0 || d.start > steps - config_.future)
+        throw config_error("wfc_model: a drifting draw's empty rows (" + std::to_string(d.start) + ") must leave at least one past token");
+    }
     return steps;
   }
 
@@ -701,39 +819,22 @@ class wfc_model {
   // Ids, targets, positions and the slots' starting probability vectors; the future mask.
   void prepare_inputs(const std::vector<token_id>& ids, const std::vector<token_id>& targets, const wfc_draw& d) {
     const index_t n = t_.rows(), steps = t_.steps, V = config_.vocab;
-    for (token_id y : targets)
-      if (y != ignore_index && (y < 0 || y >= V))
-        throw value_error("wfc_model: target " + std::to_string(y) + " is outside the vocabulary of " + std::to_string(V));
+    check_targets(targets);
     t_.ids.copy_from_host(ids);
     std::vector<token_id> pos(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) pos[std::size_t(i)] = token_id(i % steps);
     t_.positions.copy_from_host(pos);
-    // Max entropy; for a revealed slot the one-hot of its target (pinned, not scored); for a
-    // partially collapsed one α·onehot(target) + (1 − α)·uniform.
-    auto& p = t_.host_probs;  // reused: no allocation per batch
-    auto& factor = t_.host_factor;
-    p.assign(static_cast<std::size_t>(n * V), T(1) / T(V));
-    factor.assign(static_cast<std::size_t>(n), T(solver_.damping));
+    t_.host_probs.assign(static_cast<std::size_t>(n * V), T(1) / T(V));  // reused: no allocation per batch
+    t_.host_factor.assign(static_cast<std::size_t>(n), T(solver_.damping));
     t_.host_targets = targets;
+    t_.host_offsets.resize(std::size_t(n));
     const counter_rng rng(objective_.seed ^ 0x5bd1e995u, d.stream);
-    index_t counted = 0;
+    t_.counted = 0;
     for (index_t r = 0; r < n; ++r) {
-      token_id& y = t_.host_targets[std::size_t(r)];
-      if (y != ignore_index && objective_.reveal > 0 && rng.uniform<double>(std::uint64_t(3 * r)) < objective_.reveal) {
-        for (index_t v = 0; v < V; ++v) p[std::size_t(r * V + v)] = v == y ? T(1) : T(0);
-        factor[std::size_t(r)] = T(0);
-        y = ignore_index;
-      }
-      counted += y != ignore_index;
-      if (objective_.partial <= 0 || y == ignore_index) continue;
-      if (rng.uniform<double>(std::uint64_t(3 * r + 1)) >= objective_.partial) continue;
-      const T alpha = T(rng.uniform<double>(std::uint64_t(3 * r + 2)));
-      for (index_t v = 0; v < V; ++v) p[std::size_t(r * V + v)] = (T(1) - alpha) / T(V) + (v == y ? alpha : T(0));
+      t_.host_offsets[std::size_t(r)] = slot_offset(r % steps, d);
+      start_slot(r, rng);
     }
-    t_.counted = counted;
-    t_.targets.copy_from_host(t_.host_targets);
-    t_.probs.copy_from_host(p);
-    t_.step_factor.copy_from_host(factor);
+    upload_inputs();
     if (t_.keep_offset != d.offset) {  // the mask depends on the batch shape and the offset only
       const auto c = cut(d);
       t_.future_keep = tensor<bool, 2, Backend>(
@@ -741,6 +842,79 @@ class wfc_model {
           attention_mask(masks::before_block{c}, steps, masks::within_block<FutureMask>{c}, steps, 1));
       t_.keep_offset = d.offset;
     }
+  }
+
+  // Drifting past: each sequence's window of T − F + 1 past rows (the first d.start of them empty)
+  // and F slots for the last F targets.
+  void prepare_window(const std::vector<token_id>& ids, const std::vector<token_id>& targets, const wfc_draw& d) {
+    const index_t S = t_.sequences, T_ = t_.steps, n = t_.future_rows, V = config_.vocab, F = config_.future;
+    const index_t past_end = T_ - F + 1, start = d.start;
+    check_targets(targets);
+    for (token_id id : ids)
+      if (id < 0 || id >= V)
+        throw value_error("wfc_model: token " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(V));
+    t_.host_probs.assign(static_cast<std::size_t>(S * n * V), T(1) / T(V));
+    t_.host_factor.assign(static_cast<std::size_t>(S * n), T(solver_.damping));
+    t_.host_targets.assign(std::size_t(S * n), ignore_index);
+    t_.host_offsets.assign(std::size_t(S * n), -1);
+    std::vector<token_id> pos(std::size_t(S * n), 0);
+    const counter_rng rng(objective_.seed ^ 0x5bd1e995u, d.stream);
+    t_.counted = 0;
+    for (index_t s = 0; s < S; ++s) {
+      for (index_t j = 0; j < past_end; ++j) {
+        const index_t r = s * n + j;
+        if (j < start) {
+          t_.host_factor[std::size_t(r)] = T(0);  // empty: never moves, never seen
+          continue;
+        }
+        pos[std::size_t(r)] = token_id(j - start);
+        std::fill_n(t_.host_probs.begin() + r * V, V, T(0));
+        t_.host_probs[std::size_t(r * V + ids[std::size_t(s * T_ + j)])] = T(1);
+      }
+      for (index_t i = 0; i < F; ++i) {
+        const index_t r = s * n + past_end + i;
+        pos[std::size_t(r)] = token_id(past_end - 1 + i - start);
+        t_.host_targets[std::size_t(r)] = targets[std::size_t(s * T_ + past_end - 1 + i)];
+        t_.host_offsets[std::size_t(r)] = i;
+        start_slot(r, rng);
+      }
+    }
+    t_.positions.copy_from_host(pos);
+    upload_inputs();
+    if (t_.keep_offset != start) {  // the mask depends on the batch shape and the empty rows only
+      t_.future_keep = tensor<bool, 2, Backend>(shape<2>{{n, n}}, attention_mask(masks::drifting_window<FutureMask>{start, past_end}, n));
+      t_.keep_offset = start;
+    }
+  }
+
+  void check_targets(const std::vector<token_id>& targets) const {
+    for (token_id y : targets)
+      if (y != ignore_index && (y < 0 || y >= config_.vocab))
+        throw value_error("wfc_model: target " + std::to_string(y) + " is outside the vocabulary of " + std::to_string(config_.vocab));
+  }
+
+  // Slot row r's start (host_targets[r] set, host_probs[r] uniform): max entropy; revealed, the
+  // one-hot of its target (pinned, not scored); partially collapsed, α·onehot(target) + (1 − α)·uniform.
+  void start_slot(index_t r, const counter_rng& rng) {
+    const index_t V = config_.vocab;
+    token_id& y = t_.host_targets[std::size_t(r)];
+    auto* p = t_.host_probs.data() + r * V;
+    if (y != ignore_index && objective_.reveal > 0 && rng.uniform<double>(std::uint64_t(3 * r)) < objective_.reveal) {
+      for (index_t v = 0; v < V; ++v) p[v] = v == y ? T(1) : T(0);
+      t_.host_factor[std::size_t(r)] = T(0);
+      y = ignore_index;
+    }
+    t_.counted += y != ignore_index;
+    if (objective_.partial <= 0 || y == ignore_index) return;
+    if (rng.uniform<double>(std::uint64_t(3 * r + 1)) >= objective_.partial) return;
+    const T alpha = T(rng.uniform<double>(std::uint64_t(3 * r + 2)));
+    for (index_t v = 0; v < V; ++v) p[v] = (T(1) - alpha) / T(V) + (v == y ? alpha : T(0));
+  }
+
+  void upload_inputs() {
+    t_.targets.copy_from_host(t_.host_targets);
+    t_.probs.copy_from_host(t_.host_probs);
+    t_.step_factor.copy_from_host(t_.host_factor);
   }
 
   nn::attention_context<T> clean_context() const {
@@ -755,8 +929,10 @@ class wfc_model {
     c.keep = t_.future_keep.cview();
     c.sequences = t_.sequences;
     if constexpr (Positions::rotary) c.positions = t_.positions.cview();
-    c.past_keys = t_.clean_acts[std::size_t(layer)].keys(t_.sequences);
-    c.past_values = t_.clean_acts[std::size_t(layer)].values(t_.sequences);
+    if constexpr (Past::cached) {
+      c.past_keys = t_.clean_acts[std::size_t(layer)].keys(t_.sequences);
+      c.past_values = t_.clean_acts[std::size_t(layer)].values(t_.sequences);
+    }
     return c;
   }
 
@@ -789,7 +965,7 @@ class wfc_model {
       auto& s = t_.stream[std::size_t(k)];
       copy(be, s[0].view(), t_.state[std::size_t(k - 1)].cview());
       for (std::size_t l = 0; l < blocks_.size(); ++l)
-        blocks_[l].forward(be, s[l + 1].view(), t_.acts[std::size_t(k)][l].view(2 * t_.steps), s[l].cview(),
+        blocks_[l].forward(be, s[l + 1].view(), t_.acts[std::size_t(k)][l].view(t_.future_keys), s[l].cview(),
                            future_context(index_t(l)), p);
       // state_k = state_{k−1} + η_r·(S(state_{k−1}) − state_{k−1}), η_r = 0 for pinned slots
       auto next = t_.state[std::size_t(k)].view();
@@ -835,9 +1011,10 @@ class wfc_model {
     for (std::size_t l = blocks_.size(); l-- > 0;) {
       auto dx = l == 0 ? dinput : t_.dstream[1 - cur].view();
       if (l != 0) fill(be, dx, T(0));
+      nn::past_gradients<T> past;
+      if constexpr (Past::cached) past = {as_segment(t_.dkeys[l].view()), as_segment(t_.dvalues[l].view())};
       blocks_[l].backward(be, dx, g, t_.future_scratch.view(), t_.dstream[cur].cview(), s[l].cview(),
-                          t_.acts[std::size_t(k)][l].view(2 * t_.steps), future_context(index_t(l)), p,
-                          nn::past_gradients<T>{as_segment(t_.dkeys[l].view()), as_segment(t_.dvalues[l].view())});
+                          t_.acts[std::size_t(k)][l].view(t_.future_keys), future_context(index_t(l)), p, past);
       cur = 1 - cur;
     }
   }

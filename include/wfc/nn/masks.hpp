@@ -56,6 +56,21 @@ struct before_block {
   constexpr bool keep(index_t query, index_t key) const { return key < cut.start(query); }
 };
 
+// The drifting past's window of past rows and future slots, seen by one mask: rows before `start`
+// are empty (a past shorter than the window; each sees only itself and nobody sees it), the past
+// rows [start, past) see every present row (full bidirectional attention), and the slots (rows from
+// `past` on) see the present past and each other by the future mask.
+template <class Future>
+struct drifting_window {
+  index_t start = 0, past = 0;
+  Future future{};
+  constexpr bool keep(index_t query, index_t key) const {
+    if (query < start || key < start) return query == key;
+    if (query < past) return true;
+    return key < past || future.keep(query - past, key - past);
+  }
+};
+
 }  // namespace wfc::masks
 
 namespace wfc {

@@ -7,6 +7,9 @@
 #include <cmath>
 #include <vector>
 
+#include <string>
+
+#include "wfc/core/error.hpp"
 #include "wfc/core/tensor.hpp"
 
 namespace wfc {
@@ -38,17 +41,20 @@ struct anderson_mixing {
     newest = -1;
   }
 
-  // `velocity` holds v(x) on entry and the step on return.
+  // `velocity` holds v(x) on entry and the step on return; at most `rows` rows, the same in every
+  // step since the last restart().
   void step(const Backend& be, tensor_view<T, 2> velocity, tensor_view<const T, 2> state, T eta) {
-    const index_t slots = memory + 1;
+    const index_t slots = memory + 1, n = velocity.extent(0);
+    if (n > rows) throw shape_error("anderson_mixing: " + std::to_string(n) + " rows exceed the " + std::to_string(rows) + " it holds");
     newest = (newest + 1) % slots;
     count = std::min(count + 1, slots);
-    copy(be, x[std::size_t(newest)].view(), state);
-    copy(be, v[std::size_t(newest)].view(), as_const(velocity));
+    const auto first = [n](auto& b) { return b.view().slice(0, 0, n); };
+    copy(be, first(x[std::size_t(newest)]), state);
+    copy(be, first(v[std::size_t(newest)]), as_const(velocity));
     std::vector<index_t> live;
     for (index_t i = 0; i < count; ++i) live.push_back((newest - i + slots) % slots);
     for (index_t j : live) {
-      const double g = double(dot(be, v[std::size_t(newest)].cview(), v[std::size_t(j)].cview()));
+      const double g = double(dot(be, as_const(first(v[std::size_t(newest)])), as_const(first(v[std::size_t(j)]))));
       gram[std::size_t(newest * slots + j)] = gram[std::size_t(j * slots + newest)] = g;
     }
     const auto alpha = weights(live);
@@ -56,8 +62,8 @@ struct anderson_mixing {
     axpy(be, velocity, T(-1), state);
     for (std::size_t i = 0; i < live.size(); ++i) {
       const auto j = std::size_t(live[i]);
-      axpy(be, velocity, T(alpha[i]), x[j].cview());
-      axpy(be, velocity, T(alpha[i]) * eta, v[j].cview());
+      axpy(be, velocity, T(alpha[i]), as_const(first(x[j])));
+      axpy(be, velocity, T(alpha[i]) * eta, as_const(first(v[j])));
     }
   }
 
