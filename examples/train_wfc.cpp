@@ -69,9 +69,13 @@ int run(const options& o) {
   const auto fixed = chain_nll(model, data, split::validation, o.train, solvers::fixed_steps{objective.steps, o.damping});
   std::printf("chain NLL (first-future collapse, teacher forcing, warm starts), %lld steps per token: %.4f\n",
               static_cast<long long>(objective.steps), fixed.nll);
-  const auto cold = chain_nll(model, data, split::validation, o.train, solvers::fixed_steps{objective.steps, o.damping}, false);
+  const auto cold = chain_nll(model, data, split::validation, o.train, solvers::fixed_steps{objective.steps, o.damping}, warm_start::none);
   std::printf("chain NLL with a cold start for every token, %lld steps per token: %.4f\n", static_cast<long long>(objective.steps),
               cold.nll);
+  const auto believed =
+      chain_nll(model, data, split::validation, o.train, solvers::fixed_steps{objective.steps, o.damping}, warm_start::distribution);
+  std::printf("chain NLL with warm starts from the slots' distributions, %lld steps per token: %.4f\n",
+              static_cast<long long>(objective.steps), believed.nll);
   const solvers::until_converged early{o.tolerance, 4 * objective.steps, o.damping};
   const auto adaptive = chain_nll(model, data, split::validation, o.train, early);
   std::printf("chain NLL until ‖Δx‖/‖x‖ ≤ %g (at most %lld steps): %.4f, %.2f steps per token\n", o.tolerance,

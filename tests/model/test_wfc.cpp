@@ -2,7 +2,7 @@
 // K solver steps, deep supervision, velocity penalty, partial collapse) against finite differences
 // for every parameter (reference backend, double), for every policy; every backend against the
 // reference; and bad configurations and batches.
-#include "support/gradients.hpp"
+#include "support/wfc_fixtures.hpp"
 #include "wfc/model/wfc_evaluation.hpp"
 #include "wfc/model/wfc_model.hpp"
 
@@ -10,51 +10,17 @@ using namespace wfc;
 using namespace wfc::testing;
 
 namespace {
-wfc_config tiny_wfc(index_t future) {
-  wfc_config c;
-  c.vocab = 5;
-  c.width = 4;
-  c.heads = 2;
-  c.layers = 2;
-  c.future = future;
-  c.window = 6;
-  return c;
-}
-wfc_objective rich_objective() {
-  wfc_objective o;
-  o.steps = 2;
-  o.partial = 0.5;
-  o.reveal = 0.3;
-  o.deep_supervision = 0.5;
-  o.velocity_penalty = 0.3;
-  return o;
-}
-const std::vector<token_id> ids{0, 3, 1, 4, 2, 2, 0, 1, 3, 4};
+const std::vector<token_id>& ids = wfc_ids;
 const std::vector<token_id> targets{3, 1, ignore_index, 2, 2, 0, 1, 4, 4, 0};
 
-// Loss gradient against finite differences for one composition of policies.
+// Loss gradient against finite differences for one composition of policies, at two block offsets
+// and two corruption draws.
 template <class Mask, class Positions>
 void check_gradient(index_t future, double damping, bool bias) {
   CAPTURE(future, damping, bias);
   wfc_config c = tiny_wfc(future);
   c.bias = bias;
-  wfc_model<double, reference, past::pinned, Mask, Positions> model(c, rich_objective(), solvers::fixed_steps{2, damping});
-  model.initialise(7);
-  auto p = model.parameters();
-  const auto noise = random_values(p.size(), 3, -0.5, 0.5);
-  for (index_t i = 0; i < p.size(); ++i) p(i) += noise[std::size_t(i)];
-  for (std::uint64_t draw : {0u, 1u}) {  // different block offsets and partial collapses
-    CAPTURE(draw);
-    wfc_draw d = model.draw(draw);
-    d.offset = index_t(draw) % future;
-    const double loss = model.forward(ids, targets, 2, d);
-    REQUIRE(std::isfinite(loss));
-    model.zero_grad();
-    model.backward();
-    std::vector<double> analytic(model.gradients().data(), model.gradients().data() + p.size());
-    auto f = [&] { return model.forward(ids, targets, 2, d); };
-    require_gradient(analytic, numerical_gradient(p.data(), p.size(), f));
-  }
+  check_wfc_gradient<past::pinned, Mask, Positions>(c, damping, targets, {wfc_draw{0, 2, 0, 0}, wfc_draw{1 % future, 2, 0, 1}});
 }
 }  // namespace
 
@@ -63,6 +29,10 @@ TEST_CASE("wfc objective: the unrolled gradient matches finite differences for e
   SECTION("causal future, rotary positions, damped, F = 3") { check_gradient<masks::causal, rotary_positions>(3, 0.6, false); }
   SECTION("window<1> future, learned positions, biases, F = 3") { check_gradient<masks::window<1>, learned_positions>(3, 0.8, true); }
   SECTION("F = 1 (nearly the GPT)") { check_gradient<masks::bidirectional, learned_positions>(1, 1.0, false); }
+  SECTION("the cpu backend in double, causal future, rotary positions") {
+    check_wfc_gradient<past::pinned, masks::causal, rotary_positions, cpu>(tiny_wfc(3), 0.7, targets,
+                                                                           {wfc_draw{0, 2, 0, 0}, wfc_draw{2, 2, 0, 1}});
+  }
 }
 
 TEMPLATE_LIST_TEST_CASE("wfc objective: every backend computes the reference's loss and gradients", "[model][wfc]", backend_configs) {
@@ -222,13 +192,15 @@ TEST_CASE("wfc chain NLL: with cold starts and F = 1 it is the first-slot NLL of
   s.batch = 3;
   s.block = 6;
   s.eval_batches = 2;
-  const auto cold = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, false);
+  const auto cold = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::none);
   const auto offsets = evaluate_offsets(model, data, split::validation, s);
   REQUIRE(cold.tokens == 2 * 3 * 6);
   REQUIRE(cold.steps_per_token == 2.0);
   require_close_scalar(cold.nll, offsets.first_slot, 1e-9, 1e-12);
-  const auto warm = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, true);
+  const auto warm = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::state);
   require_close_scalar(warm.nll, cold.nll, 1e-9, 1e-12);  // F = 1: nothing to carry over
+  const auto believed = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::distribution);
+  require_close_scalar(believed.nll, cold.nll, 1e-9, 1e-12);
 }
 
 TEST_CASE("wfc objective: revealed slots are pinned through every step and not scored", "[model][wfc]") {

@@ -1,7 +1,7 @@
 // The drifting past (past::drifting): the unrolled objective's gradient against finite differences
 // (reference backend, double), every backend against the reference, what a slot can and cannot
 // see, inference on a window giving the training forward's logits, and the chain NLL on it.
-#include "support/gradients.hpp"
+#include "support/wfc_fixtures.hpp"
 #include "wfc/model/wfc_evaluation.hpp"
 #include "wfc/model/wfc_model.hpp"
 
@@ -9,49 +9,14 @@ using namespace wfc;
 using namespace wfc::testing;
 
 namespace {
-wfc_config tiny_window(index_t future) {
-  wfc_config c;
-  c.vocab = 5;
-  c.width = 4;
-  c.heads = 2;
-  c.layers = 2;
-  c.future = future;
-  c.window = 6;
-  return c;
-}
-wfc_objective corrupted() {
-  wfc_objective o;
-  o.steps = 2;
-  o.partial = 0.5;
-  o.reveal = 0.3;
-  o.deep_supervision = 0.5;
-  o.velocity_penalty = 0.3;
-  return o;
-}
-// Two sequences of 5: windows of 5 − F + 1 past rows and F slots.
-const std::vector<token_id> ids{0, 3, 1, 4, 2, 2, 0, 1, 3, 4};
+const std::vector<token_id>& ids = wfc_ids;  // two sequences of 5: windows of 5 − F + 1 past rows and F slots
 const std::vector<token_id> targets{3, 1, 4, 2, 2, 0, 1, 3, 4, 0};
 
+// At the full past and at a past with two empty rows.
 template <class Mask, class Positions>
 void check_gradient(index_t future, double damping) {
   CAPTURE(future, damping);
-  wfc_model<double, reference, past::drifting, Mask, Positions> model(tiny_window(future), corrupted(), solvers::fixed_steps{2, damping});
-  model.initialise(7);
-  auto p = model.parameters();
-  const auto noise = random_values(p.size(), 3, -0.5, 0.5);
-  for (index_t i = 0; i < p.size(); ++i) p(i) += noise[std::size_t(i)];
-  for (index_t start : {0, 2}) {  // the full past, and a past with two empty rows
-    CAPTURE(start);
-    wfc_draw d = model.draw(1);
-    d.start = start;
-    const double loss = model.forward(ids, targets, 2, d);
-    REQUIRE(std::isfinite(loss));
-    model.zero_grad();
-    model.backward();
-    std::vector<double> analytic(model.gradients().data(), model.gradients().data() + p.size());
-    auto f = [&] { return model.forward(ids, targets, 2, d); };
-    require_gradient(analytic, numerical_gradient(p.data(), p.size(), f));
-  }
+  check_wfc_gradient<past::drifting, Mask, Positions>(tiny_wfc(future), damping, targets, {wfc_draw{0, 2, 0, 1}, wfc_draw{0, 2, 2, 1}});
 }
 }  // namespace
 
@@ -59,6 +24,10 @@ TEST_CASE("drifting past: the unrolled gradient matches finite differences for e
   SECTION("bidirectional future, learned positions, F = 2") { check_gradient<masks::bidirectional, learned_positions>(2, 1.0); }
   SECTION("causal future, rotary positions, damped, F = 3") { check_gradient<masks::causal, rotary_positions>(3, 0.6); }
   SECTION("window<1> future, learned positions, F = 1") { check_gradient<masks::window<1>, learned_positions>(1, 0.8); }
+  SECTION("the cpu backend in double, bidirectional future, learned positions") {
+    check_wfc_gradient<past::drifting, masks::bidirectional, learned_positions, cpu>(tiny_wfc(2), 1.0, targets,
+                                                                                    {wfc_draw{0, 2, 1, 2}});
+  }
 }
 
 TEMPLATE_LIST_TEST_CASE("drifting past: every backend computes the reference's loss and gradients", "[model][wfc][drifting]",
@@ -68,8 +37,8 @@ TEMPLATE_LIST_TEST_CASE("drifting past: every backend computes the reference's l
   auto check = [](auto mask, auto positions) {
     using M = decltype(mask);
     using P = decltype(positions);
-    wfc_model<double, reference, past::drifting, M, P> want(tiny_window(2), corrupted());
-    wfc_model<T, B, past::drifting, M, P> got(tiny_window(2), corrupted());
+    wfc_model<double, reference, past::drifting, M, P> want(tiny_wfc(2), rich_objective());
+    wfc_model<T, B, past::drifting, M, P> got(tiny_wfc(2), rich_objective());
     want.initialise(11);
     got.initialise(11);
     wfc_draw d = want.draw(3, 5);
@@ -93,7 +62,7 @@ TEMPLATE_LIST_TEST_CASE("drifting past: every backend computes the reference's l
 TEST_CASE("drifting past: slots see the present past only, never the tokens they stand for", "[model][wfc][drifting]") {
   wfc_objective o;
   o.steps = 2;
-  wfc_model<double, reference, past::drifting> model(tiny_window(2), o);
+  wfc_model<double, reference, past::drifting> model(tiny_wfc(2), o);
   model.initialise(5);
   // One sequence of 5 tokens, F = 2: past rows 0…3, slots for the tokens at 4 and 5 (targets 3, 4).
   const std::vector<token_id> x{1, 2, 3, 4, 0}, y{2, 3, 4, 0, 1};
@@ -116,7 +85,7 @@ TEST_CASE("drifting past: slots see the present past only, never the tokens they
 }
 
 TEST_CASE("drifting past: solving a window at inference gives the training forward's slot logits", "[model][wfc][drifting]") {
-  wfc_config c = tiny_window(3);
+  wfc_config c = tiny_wfc(3);
   wfc_objective o;
   o.steps = 2;
   wfc_model<double, reference, past::drifting, masks::causal, rotary_positions> model(c, o, solvers::fixed_steps{2, 0.9});
@@ -140,7 +109,7 @@ TEST_CASE("drifting past: solving a window at inference gives the training forwa
 }
 
 TEST_CASE("drifting past: the chain NLL runs the collapse loop on the window", "[model][wfc][drifting]") {
-  wfc_config c = tiny_window(1);
+  wfc_config c = tiny_wfc(1);
   c.vocab = 6;
   wfc_model<double, reference, past::drifting> model(c, wfc_objective{}, solvers::fixed_steps{2, 1.0});
   model.initialise(3);
@@ -151,8 +120,8 @@ TEST_CASE("drifting past: the chain NLL runs the collapse loop on the window", "
   s.batch = 3;
   s.block = 6;
   s.eval_batches = 2;
-  const auto cold = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, false);
-  const auto warm = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, true);
+  const auto cold = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::none);
+  const auto warm = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::state);
   REQUIRE(cold.tokens == 2 * 3 * 6);
   REQUIRE(std::isfinite(cold.nll));
   require_close_scalar(warm.nll, cold.nll, 1e-9, 1e-12);  // F = 1: nothing to carry over

@@ -3,7 +3,7 @@
 // model, and disembedding (probabilities, entropy in bits) and embedding of any probability vector.
 #include <cmath>
 
-#include "support/testing.hpp"
+#include "support/wfc_fixtures.hpp"
 #include "wfc/model/wfc_model.hpp"
 #include "wfc/solver/anderson.hpp"
 
@@ -58,16 +58,7 @@ index_t solve_linear(index_t memory, double tol, index_t limit, std::vector<doub
   return k;
 }
 
-wfc_config tiny(index_t future) {
-  wfc_config c;
-  c.vocab = 5;
-  c.width = 4;
-  c.heads = 2;
-  c.layers = 2;
-  c.future = future;
-  c.window = 8;
-  return c;
-}
+wfc_config tiny(index_t future) { return tiny_wfc(future, 8); }
 
 double row_norm(const std::vector<double>& x, index_t row, index_t width) {
   double s = 0;
@@ -219,4 +210,25 @@ TEST_CASE("wfc embedding: any probability vector embeds, and partial collapse is
   negative[1] = 0.5;
   REQUIRE_THROWS_AS(model.embed_slot(0, negative), value_error);
   REQUIRE_THROWS_AS(model.embed_slot(0, std::vector<double>(std::size_t(2 * V), 0.5)), value_error);  // sums to 2.5
+}
+
+TEST_CASE("wfc warm start by distribution: every slot re-embedded from its own probabilities", "[model][wfc]") {
+  wfc_model<double, reference> model(tiny(3));
+  model.initialise(12);
+  const index_t V = 5, f = 3;
+  model.reset(2);
+  model.append_past({0, 1, 2, 3, 4, 0});
+  model.reset_future();
+  model.converge(solvers::fixed_steps{2, 1.0});
+  const auto probs = values_of_view<reference>(model.future_probabilities());
+  const auto converged = values_of_view<reference>(model.future_state());
+  model.reembed_future();
+  const auto reembedded = values_of_view<reference>(model.future_state());
+  REQUIRE(reembedded != converged);
+  for (index_t i = 0; i < f; ++i) {  // the same as embedding each slot's distribution by hand
+    std::vector<double> rows;
+    for (index_t s = 0; s < 2; ++s) rows.insert(rows.end(), probs.begin() + (s * f + i) * V, probs.begin() + (s * f + i + 1) * V);
+    model.embed_slot(i, rows);
+  }
+  require_close<double>(values_of_view<reference>(model.future_state()), reembedded, 4);
 }

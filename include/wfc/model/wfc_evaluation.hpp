@@ -61,13 +61,13 @@ struct chain_nll_report {
 
 // The exact NLL the collapse loop assigns to real text under first-future collapse with teacher
 // forcing (DESIGN.md §2): over each evaluation window, the past starts with its first token; then
-// the slots converge (warm after the first token), slot 0's distribution scores the true next
-// token, that token joins the past and the slots shift. The same targets as a GPT's validation
-// loss over the same windows. warm_start = false restarts every slot cold after each token instead
-// (the comparison that shows what the warm start does).
+// the slots converge (warm after the first token, by `start`), slot 0's distribution scores the
+// true next token, that token joins the past and the slots shift. The same targets as a GPT's
+// validation loss over the same windows. warm_start::none restarts every slot cold after each
+// token (the comparison that shows what a warm start does).
 template <class Model, class Solver>
 chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, const trainer_settings& settings, const Solver& solver,
-                           bool warm_start = true) {
+                           warm_start start = warm_start::state) {
   using T = typename Model::value_type;
   settings.validate();
   if (settings.block > model.config().window)
@@ -99,11 +99,12 @@ chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, 
       }
       tokens += S;
       if (t + 1 == settings.block) break;
+      if (start == warm_start::distribution) model.reembed_future();
       model.append_past(column);
-      if (warm_start)
-        model.shift_future(1);
-      else
+      if (start == warm_start::none)
         model.reset_future();
+      else
+        model.shift_future(1);
     }
   }
   return {nll / double(tokens), steps / double(tokens), tokens};

@@ -80,6 +80,12 @@ struct wfc_objective {
   }
 };
 
+// How slots that stay in the future after a collapse start the next solve: from max entropy
+// (none), from their converged states (state), or from the embedding of their own distributions
+// (distribution: what a slot believes rather than its raw state; training's partial collapses show
+// the model inputs of that kind, while a converged state is an input only an unrolled step shows).
+enum class warm_start { none, state, distribution };
+
 // One batch's random choices: where blocks start and how many steps run. draw(i) of an objective
 // is always the same, so a run is reproducible and a gradient check sees one function.
 struct wfc_draw {
@@ -362,6 +368,24 @@ class wfc_model {
     copy(be, run_.state.view().slice(0, 0, S * next), as_const(moved.slice(0, 0, S * next)));
   }
 
+  // Re-embeds every slot from its own distribution (softmax of its logits) at its position; before
+  // shift_future, this makes the carried slots start the next solve from warm_start::distribution.
+  void reembed_future() {
+    const Backend be{};
+    const auto probs = future_probabilities();
+    const index_t rows = probs.extent(0), f = run_.slots, P = run_.past;
+    const auto p = params_.cview();
+    const auto state = run_.state.view().slice(0, 0, rows);
+    wte_.forward(be, state, probs, p);
+    if constexpr (!Positions::rotary) {
+      run_.host_positions.assign(std::size_t(run_.positions.size()), 0);
+      for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
+      run_.positions.copy_from_host(run_.host_positions);
+      wpe_.forward(be, run_.next.view().slice(0, 0, rows), run_.positions.cview().slice(0, 0, rows), p);
+      axpy(be, state, T(1), run_.next.cview().slice(0, 0, rows));
+    }
+  }
+
   // Runs `solver` on the slots: x ← x + η·(S(x) − x) (or an Anderson combination of the last
   // iterates) until it converges (residual ‖Δx‖/‖x‖ over the slots, or the worst slot's) or runs
   // out of steps. Pinned: the slots attend to the cached past. Drifting: the whole window is state;
@@ -633,16 +657,10 @@ class wfc_model {
     run_.host_positions.assign(std::size_t(run_.positions.size()), 0);  // rows past the slots: unused
     for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
     run_.positions.copy_from_host(run_.host_positions);
-    if (run_.keep_past != P || run_.keep_slots != f) {  // the mask depends on the past and slot counts only
-      run_.future_keep = tensor<bool, 2, Backend>(
+    auto context = solve_context(rows, [&] {
+      return tensor<bool, 2, Backend>(
           shape<2>{{f, P + f}}, attention_mask(masks::bidirectional{}, P, masks::within_block<FutureMask>{masks::blocks{f, P}}, f, P));
-      run_.keep_past = P;
-      run_.keep_slots = f;
-    }
-    nn::attention_context<T> context;
-    context.keep = run_.future_keep.cview();
-    context.sequences = S_;
-    if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
+    });
     const auto layer_context = [&](std::size_t l) {
       context.past_keys = run_.keys[l].cview().slice(1, 0, P);
       context.past_values = run_.values[l].cview().slice(1, 0, P);
@@ -674,18 +692,28 @@ class wfc_model {
       axpy(be, x, T(1), run_.window_positions.cview().slice(0, 0, rows));
     }
     for (index_t s = 0; s < S_; ++s) copy(be, x.slice(0, s * n + P, s * n + n), run_.state.cview().slice(0, s * f, s * f + f));
-    if (run_.keep_past != P || run_.keep_slots != f) {
-      run_.future_keep = tensor<bool, 2, Backend>(shape<2>{{n, n}}, attention_mask(masks::drifting_window<FutureMask>{0, P}, n));
-      run_.keep_past = P;
-      run_.keep_slots = f;
-    }
-    nn::attention_context<T> context;
-    context.keep = run_.future_keep.cview();
-    context.sequences = S_;
-    if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
+    const auto context = solve_context(rows, [&] {
+      return tensor<bool, 2, Backend>(shape<2>{{n, n}}, attention_mask(masks::drifting_window<FutureMask>{0, P}, n));
+    });
     const auto report = iterate(solver, x, run_.window_next.view().slice(0, 0, rows), n, [&](std::size_t) { return context; }, n, P);
     for (index_t s = 0; s < S_; ++s) copy(be, run_.state.view().slice(0, s * f, s * f + f), as_const(x.slice(0, s * n + P, s * n + n)));
     return report;
+  }
+
+  // A solve's attention context over `rows` rows; its mask, from `build`, depends on the past and
+  // slot counts only, so it is rebuilt only when they change.
+  template <class BuildMask>
+  nn::attention_context<T> solve_context(index_t rows, const BuildMask& build) {
+    if (run_.keep_past != run_.past || run_.keep_slots != run_.slots) {
+      run_.future_keep = build();
+      run_.keep_past = run_.past;
+      run_.keep_slots = run_.slots;
+    }
+    nn::attention_context<T> context;
+    context.keep = run_.future_keep.cview();
+    context.sequences = run_.sequences;
+    if constexpr (Positions::rotary) context.positions = run_.positions.cview().slice(0, 0, rows);
+    return context;
   }
 
   // The solver's loop on x ([sequences·per_sequence, width] rows; the slots are rows first …
