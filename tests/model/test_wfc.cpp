@@ -234,3 +234,24 @@ TEST_CASE("wfc objective: revealed slots are pinned through every step and not s
   REQUIRE(revealed > 0);
   REQUIRE(free > 0);
 }
+
+TEST_CASE("wfc evaluation starts every slot from max entropy, whatever corruption the objective trains with", "[model][wfc]") {
+  // Partial collapse toward the target, or revealing it, would let a slot see its answer.
+  wfc_config c = tiny_wfc(2);
+  c.vocab = 6;
+  wfc_model<double, reference> corrupted(c, rich_objective()), clean(c, wfc_objective{});
+  corrupted.initialise(4);
+  clean.initialise(4);
+  std::vector<token_id> text;
+  for (int i = 0; i < 200; ++i) text.push_back(token_id((i * 5 + i / 3) % 6));
+  const text_dataset data(text);
+  trainer_settings s;
+  s.batch = 2;
+  s.block = 6;
+  s.eval_batches = 2;
+  const auto a = evaluate_offsets(corrupted, data, split::validation, s), b = evaluate_offsets(clean, data, split::validation, s);
+  REQUIRE(a.per_offset == b.per_offset);
+  std::vector<token_id> x, y;  // while training's forward does corrupt
+  data.sample(split::train, 2, 6, evaluation_batches(s, split::train), 0, x, y);
+  REQUIRE(corrupted.forward(x, y, 2, corrupted.draw(0)) != clean.forward(x, y, 2, corrupted.draw(0)));
+}

@@ -1,7 +1,8 @@
 #pragma once
 // Evaluation of a WFC model on held-out text (DESIGN.md §2), comparable with a GPT's validation
 // loss: every target is predicted once at every slot offset (the batches run once per block
-// offset 0…F−1), from a cold start, with the model's training step count. A drifting past has one
+// offset 0…F−1), from a cold start (no reveal, no partial collapse), with the model's training
+// step count. A drifting past has one
 // window per sequence (its full past, then F slots): each batch runs once.
 #include <cmath>
 #include <vector>
@@ -32,6 +33,7 @@ offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split
       wfc_draw d;
       d.offset = offset;
       d.steps = model.objective().steps;
+      d.corrupt = false;  // every slot from max entropy: a revealed or partially collapsed slot would see its answer
       model.forward(x, y, settings.batch, d);
       const auto nll = model.offset_nll();
       for (index_t o = 0; o < F; ++o)

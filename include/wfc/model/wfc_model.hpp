@@ -92,6 +92,7 @@ struct wfc_draw {
   index_t offset = 0, steps = 1;
   index_t start = 0;         // drifting past: empty rows at the front of the window (a shorter past)
   std::uint64_t stream = 0;  // corruption draws
+  bool corrupt = true;       // reveal and partially collapse slots at the objective's rates (evaluation: false)
 };
 
 template <class T, class Backend, class Past = past::pinned, class FutureMask = masks::bidirectional,
@@ -927,6 +928,10 @@ class wfc_model {
     const index_t V = config_.vocab;
     token_id& y = t_.host_targets[std::size_t(r)];
     auto* p = t_.host_probs.data() + r * V;
+    if (!t_.draw.corrupt) {
+      t_.counted += y != ignore_index;
+      return;
+    }
     if (y != ignore_index && objective_.reveal > 0 && rng.uniform<double>(std::uint64_t(3 * r)) < objective_.reveal) {
       for (index_t v = 0; v < V; ++v) p[v] = v == y ? T(1) : T(0);
       t_.host_factor[std::size_t(r)] = T(0);
