@@ -10,7 +10,6 @@ using namespace wfc;
 using namespace wfc::testing;
 
 namespace {
-const std::vector<token_id>& ids = wfc_ids;
 const std::vector<token_id> targets{3, 1, ignore_index, 2, 2, 0, 1, 4, 4, 0};
 
 // Loss gradient against finite differences for one composition of policies, at two block offsets
@@ -38,29 +37,10 @@ TEST_CASE("wfc objective: the unrolled gradient matches finite differences for e
 TEMPLATE_LIST_TEST_CASE("wfc objective: every backend computes the reference's loss and gradients", "[model][wfc]", backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
-  auto check = [](auto mask, auto positions) {
-    using M = decltype(mask);
-    using P = decltype(positions);
-    wfc_model<double, reference, past::pinned, M, P> want(tiny_wfc(2), rich_objective());
-    wfc_model<T, B, past::pinned, M, P> got(tiny_wfc(2), rich_objective());
-    want.initialise(11);
-    got.initialise(11);
-    const wfc_draw d = want.draw(3);
-    const double lw = want.forward(ids, targets, 2, d);
-    const double lg = double(got.forward(ids, targets, 2, d));
-    require_close_scalar(lg, lw, 1e-5, 1e-6);
-    want.zero_grad();
-    got.zero_grad();
-    want.backward();
-    got.backward();
-    require_close<T>(values_of_view<B>(got.gradients()), values_of_view<reference>(want.gradients()), 256);
-    const auto ow = want.offset_nll(), og = got.offset_nll();
-    REQUIRE(ow.size() == 2);
-    for (std::size_t i = 0; i < ow.size(); ++i) require_close_scalar(og[i], ow[i], 1e-5, 1e-6);
-  };
-  check(masks::bidirectional{}, learned_positions{});
-  check(masks::causal{}, rotary_positions{});
-  check(masks::window<1>{}, learned_positions{});
+  const wfc_draw d = wfc_model<double, reference>(tiny_wfc(2), rich_objective()).draw(3);
+  check_wfc_backend<T, B, past::pinned, masks::bidirectional, learned_positions>(targets, d);
+  check_wfc_backend<T, B, past::pinned, masks::causal, rotary_positions>(targets, d);
+  check_wfc_backend<T, B, past::pinned, masks::window<1>, learned_positions>(targets, d);
 }
 
 TEST_CASE("wfc objective: a slot sees only the clean tokens before its block", "[model][wfc]") {
@@ -185,13 +165,8 @@ TEST_CASE("wfc chain NLL: with cold starts and F = 1 it is the first-slot NLL of
   c.vocab = 6;
   wfc_model<double, reference> model(c, wfc_objective{}, solvers::fixed_steps{2, 1.0});
   model.initialise(3);
-  std::vector<token_id> text;
-  for (int i = 0; i < 200; ++i) text.push_back(token_id((i * 7 + i / 5) % 6));
-  const text_dataset data(text);
-  trainer_settings s;
-  s.batch = 3;
-  s.block = 6;
-  s.eval_batches = 2;
+  const text_dataset data = tiny_text(7, 5);
+  const trainer_settings s = tiny_evaluation(3);
   const auto cold = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::none);
   const auto offsets = evaluate_offsets(model, data, split::validation, s);
   REQUIRE(cold.tokens == 2 * 3 * 6);
@@ -212,11 +187,11 @@ TEST_CASE("wfc objective: revealed slots are pinned through every step and not s
   const index_t V = 5;
   wfc_draw d = model.draw(0);
   d.steps = 1;
-  model.forward(ids, targets, 2, d);
+  model.forward(wfc_ids, targets, 2, d);
   const auto one = values_of_view<reference>(model.last_logits());
   const auto scored = model.scored_targets();
   d.steps = 2;
-  model.forward(ids, targets, 2, d);
+  model.forward(wfc_ids, targets, 2, d);
   const auto two = values_of_view<reference>(model.last_logits());
   index_t revealed = 0, free = 0;
   for (std::size_t r = 0; r < targets.size(); ++r) {
@@ -242,13 +217,8 @@ TEST_CASE("wfc evaluation starts every slot from max entropy, whatever corruptio
   wfc_model<double, reference> corrupted(c, rich_objective()), clean(c, wfc_objective{});
   corrupted.initialise(4);
   clean.initialise(4);
-  std::vector<token_id> text;
-  for (int i = 0; i < 200; ++i) text.push_back(token_id((i * 5 + i / 3) % 6));
-  const text_dataset data(text);
-  trainer_settings s;
-  s.batch = 2;
-  s.block = 6;
-  s.eval_batches = 2;
+  const text_dataset data = tiny_text(5, 3);
+  const trainer_settings s = tiny_evaluation(2);
   const auto a = evaluate_offsets(corrupted, data, split::validation, s), b = evaluate_offsets(clean, data, split::validation, s);
   REQUIRE(a.per_offset == b.per_offset);
   std::vector<token_id> x, y;  // while training's forward does corrupt

@@ -9,7 +9,7 @@ using namespace wfc;
 using namespace wfc::testing;
 
 namespace {
-const std::vector<token_id>& ids = wfc_ids;  // two sequences of 5: windows of 5 − F + 1 past rows and F slots
+// For wfc_ids, two sequences of 5: windows of 5 − F + 1 past rows and F slots.
 const std::vector<token_id> targets{3, 1, 4, 2, 2, 0, 1, 3, 4, 0};
 
 // At the full past and at a past with two empty rows.
@@ -34,29 +34,10 @@ TEMPLATE_LIST_TEST_CASE("drifting past: every backend computes the reference's l
                         backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
-  auto check = [](auto mask, auto positions) {
-    using M = decltype(mask);
-    using P = decltype(positions);
-    wfc_model<double, reference, past::drifting, M, P> want(tiny_wfc(2), rich_objective());
-    wfc_model<T, B, past::drifting, M, P> got(tiny_wfc(2), rich_objective());
-    want.initialise(11);
-    got.initialise(11);
-    wfc_draw d = want.draw(3, 5);
-    d.start = 1;
-    const double lw = want.forward(ids, targets, 2, d);
-    const double lg = double(got.forward(ids, targets, 2, d));
-    require_close_scalar(lg, lw, 1e-5, 1e-6);
-    want.zero_grad();
-    got.zero_grad();
-    want.backward();
-    got.backward();
-    require_close<T>(values_of_view<B>(got.gradients()), values_of_view<reference>(want.gradients()), 256);
-    const auto ow = want.offset_nll(), og = got.offset_nll();
-    REQUIRE(ow.size() == 2);
-    for (std::size_t i = 0; i < ow.size(); ++i) require_close_scalar(og[i], ow[i], 1e-5, 1e-6);
-  };
-  check(masks::bidirectional{}, learned_positions{});
-  check(masks::causal{}, rotary_positions{});
+  wfc_draw d = wfc_model<double, reference, past::drifting>(tiny_wfc(2), rich_objective()).draw(3, 5);
+  d.start = 1;
+  check_wfc_backend<T, B, past::drifting, masks::bidirectional, learned_positions>(targets, d);
+  check_wfc_backend<T, B, past::drifting, masks::causal, rotary_positions>(targets, d);
 }
 
 TEST_CASE("drifting past: slots see the present past only, never the tokens they stand for", "[model][wfc][drifting]") {
@@ -113,13 +94,8 @@ TEST_CASE("drifting past: the chain NLL runs the collapse loop on the window", "
   c.vocab = 6;
   wfc_model<double, reference, past::drifting> model(c, wfc_objective{}, solvers::fixed_steps{2, 1.0});
   model.initialise(3);
-  std::vector<token_id> text;
-  for (int i = 0; i < 200; ++i) text.push_back(token_id((i * 7 + i / 5) % 6));
-  const text_dataset data(text);
-  trainer_settings s;
-  s.batch = 3;
-  s.block = 6;
-  s.eval_batches = 2;
+  const text_dataset data = tiny_text(7, 5);
+  const trainer_settings s = tiny_evaluation(3);
   const auto cold = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::none);
   const auto warm = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::state);
   REQUIRE(cold.tokens == 2 * 3 * 6);

@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "support/gradients.hpp"
+#include "wfc/data/text_dataset.hpp"
 #include "wfc/model/wfc_model.hpp"
+#include "wfc/train/trainer.hpp"
 
 namespace wfc::testing {
 
@@ -53,6 +55,42 @@ void check_wfc_gradient(const wfc_config& config, double damping, const std::vec
     auto f = [&] { return model.forward(wfc_ids, targets, 2, d); };
     require_gradient(analytic, numerical_gradient(p.data(), p.size(), f));
   }
+}
+
+// Backend B's loss, gradients and per-offset NLL for the batch (wfc_ids, targets) under draw d,
+// against the reference's in double, for a model with F = 2.
+template <class T, class B, class Past, class Mask, class Positions>
+void check_wfc_backend(const std::vector<token_id>& targets, const wfc_draw& d) {
+  wfc_model<double, reference, Past, Mask, Positions> want(tiny_wfc(2), rich_objective());
+  wfc_model<T, B, Past, Mask, Positions> got(tiny_wfc(2), rich_objective());
+  want.initialise(11);
+  got.initialise(11);
+  const double lw = want.forward(wfc_ids, targets, 2, d);
+  const double lg = double(got.forward(wfc_ids, targets, 2, d));
+  require_close_scalar(lg, lw, 1e-5, 1e-6);
+  want.zero_grad();
+  got.zero_grad();
+  want.backward();
+  got.backward();
+  require_close<T>(values_of_view<B>(got.gradients()), values_of_view<reference>(want.gradients()), 256);
+  const auto ow = want.offset_nll(), og = got.offset_nll();
+  REQUIRE(ow.size() == 2);
+  for (std::size_t i = 0; i < ow.size(); ++i) require_close_scalar(og[i], ow[i], 1e-5, 1e-6);
+}
+
+// 200 tokens of a 6-token vocabulary with a learnable pattern, and evaluation settings of
+// `batches` batches of `sequences` windows of 6.
+inline text_dataset tiny_text(int stride, int period) {
+  std::vector<token_id> text;
+  for (int i = 0; i < 200; ++i) text.push_back(token_id((i * stride + i / period) % 6));
+  return text_dataset(text);
+}
+inline trainer_settings tiny_evaluation(index_t sequences, std::int64_t batches = 2) {
+  trainer_settings s;
+  s.batch = sequences;
+  s.block = 6;
+  s.eval_batches = batches;
+  return s;
 }
 
 }  // namespace wfc::testing
