@@ -374,15 +374,12 @@ class wfc_model {
   void reembed_future() {
     const Backend be{};
     const auto probs = future_probabilities();
-    const index_t rows = probs.extent(0), f = run_.slots, P = run_.past;
+    const index_t rows = probs.extent(0);
     const auto p = params_.cview();
     const auto state = run_.state.view().slice(0, 0, rows);
     wte_.forward(be, state, probs, p);
     if constexpr (!Positions::rotary) {
-      run_.host_positions.assign(std::size_t(run_.positions.size()), 0);
-      for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
-      run_.positions.copy_from_host(run_.host_positions);
-      wpe_.forward(be, run_.next.view().slice(0, 0, rows), run_.positions.cview().slice(0, 0, rows), p);
+      wpe_.forward(be, run_.next.view().slice(0, 0, rows), upload_slot_positions(), p);
       axpy(be, state, T(1), run_.next.cview().slice(0, 0, rows));
     }
   }
@@ -652,12 +649,20 @@ class wfc_model {
     }
   };
 
-  template <class S>
-  solve_report converge_slots(const S& solver) {
-    const index_t S_ = run_.sequences, f = run_.slots, P = run_.past, rows = S_ * f;
+  // The slots' positions (slot i of every sequence at P − 1 + i) in the first sequences·slots rows
+  // of run_.positions; returns those rows.
+  tensor_view<const token_id, 1> upload_slot_positions() {
+    const index_t f = run_.slots, P = run_.past, rows = run_.sequences * f;
     run_.host_positions.assign(std::size_t(run_.positions.size()), 0);  // rows past the slots: unused
     for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
     run_.positions.copy_from_host(run_.host_positions);
+    return run_.positions.cview().slice(0, 0, rows);
+  }
+
+  template <class S>
+  solve_report converge_slots(const S& solver) {
+    const index_t S_ = run_.sequences, f = run_.slots, P = run_.past, rows = S_ * f;
+    upload_slot_positions();
     auto context = solve_context(rows, [&] {
       return tensor<bool, 2, Backend>(
           shape<2>{{f, P + f}}, attention_mask(masks::bidirectional{}, P, masks::within_block<FutureMask>{masks::blocks{f, P}}, f, P));
