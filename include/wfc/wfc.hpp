@@ -16,8 +16,10 @@
 #include "wfc/backend/kokkos.hpp"
 #endif
 
+#include "wfc/collapse/policies.hpp"
 #include "wfc/data.hpp"
 #include "wfc/model/generate.hpp"
+#include "wfc/model/generator.hpp"
 #include "wfc/model/gpt.hpp"
 #include "wfc/model/wfc_evaluation.hpp"
 #include "wfc/model/wfc_model.hpp"

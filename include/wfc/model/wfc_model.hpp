@@ -283,11 +283,70 @@ class wfc_model {
     if (sequences <= 0) throw config_error("wfc_model::reset: the number of sequences must be positive");
     if (sequences != run_.sequences) run_ = inference(sequences, config_, Past::cached);
     run_.past = 0;
+    run_.origin = 0;
     run_.slots = 0;
+    pinned_.clear();
   }
 
   index_t past() const { return run_.past; }
   index_t slots() const { return run_.slots; }
+  // The absolute position of the past's first token: 0 until drop_past() slides the window.
+  index_t origin() const { return run_.origin; }
+
+  // The horizon: how many future slots inference keeps (1…F; F by default). It takes effect at the
+  // next reset_future() or shift_future() (shift_future(0) applies it at once, keeping the slots'
+  // states); the window's room still bounds it (min(horizon, W − P + 1) slots).
+  void set_horizon(index_t h) {
+    if (h < 1 || h > config_.future)
+      throw config_error("wfc_model::set_horizon: the horizon must be between 1 and F = " + std::to_string(config_.future) + ", got " +
+                         std::to_string(h));
+    horizon_ = h;
+  }
+  index_t horizon() const { return horizon_; }
+
+  // Whether slot `slot` is pinned: embed_slot(…, true) fixed its state, and the solver leaves it.
+  bool pinned(index_t slot) const { return slot >= 0 && slot < index_t(pinned_.size()) && pinned_[std::size_t(slot)]; }
+
+  // Whether drop_past() can slide the window: a drifting past recomputes it at every solve, and a
+  // pinned past's cached keys/values under rotary positions depend on relative positions only. A
+  // pinned past with learned positions must be re-prefilled instead (reset(), append_past()).
+  static constexpr bool can_slide = !Past::cached || Positions::rotary;
+
+  // Drops the oldest n tokens of the past (1 ≤ n < P), keeping the rest and the future's slots:
+  // the window slides. Rotary (pinned): the cached keys/values move down and later tokens keep
+  // counting positions from the origin. Drifting: the tokens move down and the window restarts at
+  // position 0. Call shift_future(0) after it to give the freed room to fresh slots.
+  void drop_past(index_t n) {
+    require_past("drop_past");
+    if constexpr (!can_slide) {
+      throw config_error("wfc_model::drop_past: a pinned past with learned positions cannot slide (its cached keys hold absolute "
+                         "positions); reset() and append_past() the tokens to keep");
+    } else {
+      const index_t P = run_.past, S = run_.sequences;
+      if (n < 1 || n >= P)
+        throw config_error("wfc_model::drop_past: can drop 1…" + std::to_string(P - 1) + " of the past's " + std::to_string(P) +
+                           " tokens, not " + std::to_string(n));
+      const Backend be{};
+      if constexpr (Past::cached) {
+        // Chunks of at most n rows, so no copy reads rows that it overwrites.
+        for (std::size_t l = 0; l < run_.keys.size(); ++l)
+          for (index_t s = 0; s < S; ++s)
+            for (index_t to = 0; to < P - n; to += n) {
+              const index_t len = std::min(n, P - n - to);
+              for (auto* cache : {&run_.keys[l], &run_.values[l]})
+                copy(be, cache->view()[s].slice(0, to, to + len), cache->cview()[s].slice(0, to + n, to + n + len));
+            }
+        run_.origin += n;
+      } else {
+        const index_t W = config_.window;
+        for (index_t s = 0; s < S; ++s) {
+          auto row = run_.past_tokens.begin() + s * W;
+          std::copy(row + n, row + P, row);
+        }
+      }
+      run_.past = P - n;
+    }
+  }
 
   // Appends n tokens to every sequence's past (ids row-major [sequences, n]): the clean stream runs
   // on them, causally, against the cached past, and their keys/values join the cache. The future
@@ -317,7 +376,7 @@ class wfc_model {
     auto& c = run_.clean;
     c.ids.copy_from_host(ids);
     run_.host_positions.resize(std::size_t(S * n));
-    for (index_t i = 0; i < S * n; ++i) run_.host_positions[std::size_t(i)] = token_id(P + i % n);
+    for (index_t i = 0; i < S * n; ++i) run_.host_positions[std::size_t(i)] = token_id(run_.origin + P + i % n);
     c.positions.copy_from_host(run_.host_positions);
     const auto p = params_.cview();
     wte_.forward(be, c.stream[0].view(), c.ids.cview(), p);
@@ -347,18 +406,20 @@ class wfc_model {
   // Every slot at max entropy (a cold start).
   void reset_future() {
     require_past("reset_future");
-    run_.slots = std::min(config_.future, config_.window - run_.past + 1);
+    run_.slots = slot_room();
+    pinned_.assign(std::size_t(run_.slots), false);
     fresh_slots(run_.state.view(), 0);
   }
 
   // After n collapsed slots joined the past (append_past of their tokens): the remaining slots move
-  // to the front, keeping their states (a warm start), and fresh max-entropy slots fill the rest.
+  // to the front, keeping their states (a warm start) and pins, and fresh max-entropy slots fill
+  // the rest (up to the horizon).
   void shift_future(index_t n) {
     require_past("shift_future");
     const Backend be{};
     const index_t S = run_.sequences, f = run_.slots;
     if (n < 0 || n > f) throw config_error("wfc_model::shift_future: cannot drop " + std::to_string(n) + " of " + std::to_string(f) + " slots");
-    const index_t kept = f - n, next = std::min(config_.future, config_.window - run_.past + 1);
+    const index_t kept = f - n, next = slot_room();
     const index_t carried = std::min(kept, next);
     auto moved = run_.next.view();
     fresh_slots(moved, carried);
@@ -367,6 +428,9 @@ class wfc_model {
         copy(be, moved.slice(0, s * next, s * next + carried), run_.state.cview().slice(0, s * f + n, s * f + n + carried));
     run_.slots = next;
     copy(be, run_.state.view().slice(0, 0, S * next), as_const(moved.slice(0, 0, S * next)));
+    std::vector<bool> pins(std::size_t(next), false);
+    for (index_t i = 0; i < carried; ++i) pins[std::size_t(i)] = pinned(n + i);
+    pinned_ = std::move(pins);
   }
 
   // Re-embeds every slot from its own distribution (softmax of its logits) at its position; before
@@ -440,8 +504,9 @@ class wfc_model {
 
   // Sets slot `slot` of every sequence to the embedding of a probability vector (row s of `probs`,
   // [sequences, vocab]) at its position: a one-hot is a full collapse, a mixture a partial one, the
-  // uniform vector a fresh max-entropy slot.
-  void embed_slot(index_t slot, const std::vector<T>& probs) {
+  // uniform vector a fresh max-entropy slot. A pinned slot keeps that state through every solve
+  // (the solver moves the other slots around it) until it leaves the future or is embedded again.
+  void embed_slot(index_t slot, const std::vector<T>& probs, bool pin = false) {
     require_past("embed_slot");
     const index_t S_ = run_.sequences, f = run_.slots, V = config_.vocab;
     if (slot < 0 || slot >= f)
@@ -468,13 +533,14 @@ class wfc_model {
     const auto embedded = run_.final.view().slice(0, 0, S_);  // scratch rows
     wte_.forward(be, embedded, run_.slot_probs.cview(), p);
     if constexpr (!Positions::rotary) {
-      std::vector<token_id> where(std::size_t(S_), token_id(run_.past - 1 + slot));
+      std::vector<token_id> where(std::size_t(S_), token_id(run_.origin + run_.past - 1 + slot));
       run_.slot_positions.copy_from_host(where);
       wpe_.forward(be, run_.next.view().slice(0, 0, S_), run_.slot_positions.cview(), p);
       axpy(be, embedded, T(1), run_.next.cview().slice(0, 0, S_));
     }
     for (index_t s = 0; s < S_; ++s)
       copy(be, run_.state.view().slice(0, s * f + slot, s * f + slot + 1), as_const(embedded.slice(0, s, s + 1)));
+    pinned_[std::size_t(slot)] = pin;
   }
 
  private:
@@ -583,7 +649,7 @@ class wfc_model {
     std::vector<block_buffers<T, Backend>> acts;
   };
   struct inference {
-    index_t sequences = 0, past = 0, slots = 0, keep_past = -1, keep_slots = -1;
+    index_t sequences = 0, past = 0, origin = 0, slots = 0, keep_past = -1, keep_slots = -1;
     index_t stack_rows = 0;               // rows per sequence the stack runs on: the slots (pinned) or the window (drifting)
     std::vector<buffer<3>> keys, values;  // per layer [sequences, window, width] (pinned)
     buffer<2> window, window_next, window_positions;  // drifting: the whole window's state
@@ -654,7 +720,7 @@ class wfc_model {
   tensor_view<const token_id, 1> upload_slot_positions() {
     const index_t f = run_.slots, P = run_.past, rows = run_.sequences * f;
     run_.host_positions.assign(std::size_t(run_.positions.size()), 0);  // rows past the slots: unused
-    for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(P - 1 + i % f);
+    for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(run_.origin + P - 1 + i % f);
     run_.positions.copy_from_host(run_.host_positions);
     return run_.positions.cview().slice(0, 0, rows);
   }
@@ -742,6 +808,7 @@ class wfc_model {
       // next = v(x) = S(x) − x, then the step Δx: η·v(x), or Anderson's combination minus x
       copy(be, next, run_.stream.back().cview().slice(0, 0, rows));
       axpy(be, next, T(-1), as_const(x));
+      hold_pinned(be, next, per_sequence, first);  // a zero velocity: every combination keeps them
       if (memory > 0)
         mix_.step(be, next, as_const(x), eta);
       else
@@ -755,6 +822,19 @@ class wfc_model {
     }
     return report;
   }
+
+  // Pinned slots' rows of a velocity (or step) set to zero.
+  void hold_pinned(const Backend& be, tensor_view<T, 2> v, index_t per_sequence, index_t first) const {
+    for (index_t i = 0; i < index_t(pinned_.size()); ++i)
+      if (pinned_[std::size_t(i)])
+        for (index_t s = 0; s < run_.sequences; ++s) {
+          const index_t r = s * per_sequence + first + i;
+          fill(be, v.slice(0, r, r + 1), T(0));
+        }
+  }
+
+  // Slots the future has room for: the horizon, bounded by the window (P + slots ≤ W + 1).
+  index_t slot_room() const { return std::min(horizon_, config_.window - run_.past + 1); }
 
   // The relative update ‖Δx‖/‖x‖ over the slots, or the largest slot's (then every slot's is kept).
   double residual(const Backend& be, solve_report& report, residual_norm norm, tensor_view<const T, 2> step,
@@ -799,14 +879,14 @@ class wfc_model {
   // the mean token embedding plus the slot's position.
   void fresh_slots(tensor_view<T, 2> into, index_t from) {
     const Backend be{};
-    const index_t S = run_.sequences, P = run_.past, f = std::min(config_.future, config_.window - P + 1), count = f - from;
+    const index_t S = run_.sequences, P = run_.past, f = slot_room(), count = f - from;
     if (count <= 0) return;
     const auto p = params_.cview();
     const auto mean = run_.final.view().slice(0, 0, 1);  // scratch row: uniform·E
     wte_.forward(be, mean, run_.uniform.cview(), p);
     std::vector<token_id> pos, zeros(std::size_t(S * count), 0);
     for (index_t s = 0; s < S; ++s)
-      for (index_t i = from; i < f; ++i) pos.push_back(token_id(P - 1 + i));
+      for (index_t i = from; i < f; ++i) pos.push_back(token_id(run_.origin + P - 1 + i));
     const tensor<token_id, 1, Backend> where(shape<1>{{S * count}}, pos), first_row(shape<1>{{S * count}}, zeros);
     buffer<2> fresh(S * count, config_.width);
     gather_rows(be, fresh.view(), as_const(mean), first_row.cview());
@@ -1089,6 +1169,8 @@ class wfc_model {
   buffer<1> params_, grads_;
   pass t_;
   inference run_;
+  index_t horizon_ = config_.future;  // slots inference keeps (set_horizon)
+  std::vector<bool> pinned_;           // per slot: held by embed_slot(…, true)
   anderson_mixing<T, Backend> mix_;  // kept between solves: its buffers are reused
   index_t counted_ = -1;
   T last_loss_ = 0;
