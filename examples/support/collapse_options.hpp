@@ -1,0 +1,67 @@
+#pragma once
+// The collapse-loop flags the generating examples share, and the dispatch from a policy's name to
+// its type (each policy is its own instantiation of the generator).
+#include <wfc/wfc.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace wfc_examples {
+
+struct collapse_options {
+  std::string policy = "threshold";
+  double tau = 1.0;      // entropy_threshold: bits
+  double alpha = 0.5;    // median_entropy_partial: strength
+  double high = 2.0;     // entropy_horizon: bits a slot may have and still count as confident
+  std::string target = ".";
+  wfc::index_t distance = 6;
+  double temperature = 0.8, top_p = 1.0;
+  wfc::index_t top_k = 0;
+  double tolerance = 1e-2;  // the solver's early exit: ‖Δx‖/‖x‖
+  wfc::index_t limit = 2;   // and its most steps per solve: training's K (more steps leave what training showed)
+  bool warm = false;
+
+  void add(CLI::App& app) {
+    app.add_option("--policy", policy, "collapse policy: first, threshold, median, target or horizon");
+    app.add_option("--tau", tau, "threshold: every slot under τ bits collapses");
+    app.add_option("--alpha", alpha, "median: strength of the partial collapse of the median-entropy slot");
+    app.add_option("--high", high, "horizon: keep the slots under this many bits, plus one");
+    app.add_option("--target", target, "target: the character to pin");
+    app.add_option("--distance", distance, "target: pin it as the generated text's character number N (0: the first)");
+    app.add_option("--temperature", temperature, "sampling temperature (0: greedy)");
+    app.add_option("--top-k", top_k, "sample from the k most likely tokens only (0: all)");
+    app.add_option("--top-p", top_p, "sample from the smallest set of tokens holding this much probability");
+    app.add_option("--tolerance", tolerance, "solver: stop when ‖Δx‖/‖x‖ is at most this");
+    app.add_option("--limit", limit, "solver: at most this many steps per solve");
+    app.add_flag("--warm", warm, "start each solve from the previous solve's states instead of max entropy (fewer steps, worse text)");
+  }
+
+  wfc::sampler sampler() const { return wfc::sampler{temperature, top_k, top_p}; }
+  wfc::solvers::anderson solver() const { return wfc::solvers::anderson{tolerance, limit, 1.0, 3}; }
+  wfc::generation_settings settings(wfc::index_t tokens, std::uint64_t seed) const {
+    wfc::generation_settings s;
+    s.max_tokens = tokens;
+    s.seed = seed;
+    s.start = warm ? wfc::warm_start::state : wfc::warm_start::none;
+    return s;
+  }
+};
+
+// f(policy) for the policy the options name.
+template <class F>
+auto with_policy(const collapse_options& o, const wfc::char_tokenizer& tok, F&& f) {
+  namespace collapse = wfc::collapse;
+  if (o.policy == "first") return f(collapse::first_future{});
+  if (o.policy == "threshold") return f(collapse::entropy_threshold{o.tau});
+  if (o.policy == "median") return f(collapse::median_entropy_partial{o.alpha});
+  if (o.policy == "horizon") return f(collapse::entropy_horizon{o.high});
+  if (o.policy == "target") {
+    const auto ids = tok.encode(o.target);
+    if (ids.size() != 1) throw wfc::config_error("--target must be one character, got '" + o.target + "'");
+    return f(collapse::target{o.distance, ids[0]});
+  }
+  throw wfc::config_error("--policy must be first, threshold, median, target or horizon, got '" + o.policy + "'");
+}
+
+}  // namespace wfc_examples
