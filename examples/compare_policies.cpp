@@ -15,11 +15,7 @@
 
 namespace {
 
-#if defined(WFC_HAVE_CPU)
-using backend = wfc::cpu;
-#else
-using backend = wfc::reference;
-#endif
+using backend = wfc_examples::host_backend;
 using wfc_type = wfc::wfc_model<float, backend, wfc::past::pinned, wfc::masks::bidirectional, wfc::rotary_positions>;
 using gpt_type = wfc::gpt<float, backend, wfc::rotary_positions>;
 

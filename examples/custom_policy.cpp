@@ -11,11 +11,7 @@
 #include <cstdio>
 #include <exception>
 
-#if defined(WFC_HAVE_CPU)
-using backend = wfc::cpu;
-#else
-using backend = wfc::reference;
-#endif
+using backend = wfc_examples::host_backend;
 
 struct confident_prefix {
   double bits = 0.5;

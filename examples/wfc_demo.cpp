@@ -18,11 +18,7 @@
 
 namespace {
 
-#if defined(WFC_HAVE_CPU)
-using backend = wfc::cpu;
-#else
-using backend = wfc::reference;
-#endif
+using backend = wfc_examples::host_backend;
 using model_type = wfc::wfc_model<float, backend, wfc::past::pinned, wfc::masks::bidirectional, wfc::rotary_positions>;
 
 struct options {

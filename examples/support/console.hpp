@@ -16,6 +16,13 @@
 
 namespace wfc_examples {
 
+// The fastest backend this build has on the host: the cpu backend, else the reference loops.
+#if defined(WFC_HAVE_CPU)
+using host_backend = wfc::cpu;
+#else
+using host_backend = wfc::reference;
+#endif
+
 inline std::string duration(double seconds) {
   const long s = std::lround(seconds);
   char out[32];
