@@ -118,6 +118,25 @@ TEST_CASE("generator: a pinned slot keeps its state through a solve and the othe
   REQUIRE(report.slot_residuals[2] == 0.0);
   REQUIRE(report.slot_residuals[0] > 0.0);
 
+  // Anderson's combinations hold it exactly too, and so does re-embedding the distributions.
+  model.converge(solvers::anderson{0.0, 4, 1.0, 2});
+  model.reembed_future();
+  const auto mixed = values_of_view<reference>(model.future_state());
+  for (index_t j = 0; j < d; ++j) REQUIRE(mixed[std::size_t(2 * d + j)] == before[std::size_t(2 * d + j)]);
+
+  // The segment residual is over the free slots only: one plain step, by hand.
+  const auto x0 = values_of_view<reference>(model.future_state());
+  const double residual = model.converge(solvers::until_converged{0.0, 1, 1.0}).residual;
+  const auto x1 = values_of_view<reference>(model.future_state());
+  double change = 0, size = 0;
+  for (index_t i : {0, 1})
+    for (index_t j = 0; j < d; ++j) {
+      const auto k = std::size_t(i * d + j);
+      change += (x1[k] - x0[k]) * (x1[k] - x0[k]);
+      size += x0[k] * x0[k];
+    }
+  require_close_scalar(residual, std::sqrt(change) / std::sqrt(size), 1e-12, 0);
+
   // The same solve with slot 2 pinned to another token moves slot 0 elsewhere.
   auto other = small_model();
   other.reset(1);
@@ -195,11 +214,24 @@ TEST_CASE("generator: long generations slide (rotary, drifting) or re-prefill (l
     twice([] { return small_model<learned_positions>(); }, collapse::entropy_threshold{1.5}, start);
     twice([] { return small_model<rotary_positions, past::drifting>(); }, collapse::median_entropy_partial{0.5}, start);
     twice([] { return small_model<learned_positions>(); }, collapse::entropy_horizon{1.0}, start);
+    twice([] { return small_model<learned_positions, past::drifting>(); }, collapse::entropy_threshold{1.5}, start);
   }
   const auto one = twice([] { return small_model<rotary_positions>(); }, collapse::first_future{}, warm_start::state);
   s.seed = 10;
   const auto other = twice([] { return small_model<rotary_positions>(); }, collapse::first_future{}, warm_start::state);
   REQUIRE(one != other);
+}
+
+TEST_CASE("generator: a policy's horizon does not outlive the run", "[collapse][generator]") {
+  auto model = small_model();
+  generation_settings s;
+  s.max_tokens = 10;
+  std::vector<index_t> horizons;
+  generator<decltype(model), collapse::entropy_horizon> gen(model, {99.0, 1, 2});  // every slot confident: up to 2
+  gen.run(prompt, s, [&](const generation_step& g) { horizons.push_back(index_t(g.entropy.size())); });
+  REQUIRE(horizons.front() == 3);
+  REQUIRE(horizons.back() == 2);
+  REQUIRE(model.horizon() == 3);
 }
 
 TEST_CASE("generator: entropy_threshold collapses several slots per solve; τ = 0 is first-future", "[collapse][generator]") {
@@ -278,8 +310,9 @@ TEST_CASE("generator: bad prompts, settings and policies are refused with a mess
   require_throws_containing<error>([&] { stuck.run(prompt, s); }, "emitted nothing");
   generator<decltype(model), picks_outside> outside(model);
   require_throws_containing<error>([&] { outside.run(prompt, s); }, "outside the 3 future slots");
-  generator<decltype(model), collapse::target> bad_token(model, {1, 9});
+  generator<decltype(model), collapse::target> bad_token(model, {1, 9}), negative_token(model, {1, -3});
   require_throws_containing<error>([&] { bad_token.run(prompt, s); }, "outside the vocabulary");
+  require_throws_containing<error>([&] { negative_token.run(prompt, s); }, "token -3, outside the vocabulary");
   const collapse::target skewed{1, std::vector<double>{0.5, 0.1, 0.1, 0.1, 0.1}};
   generator<decltype(model), collapse::target> bad_distribution(model, skewed);
   require_throws_containing<error>([&] { bad_distribution.run(prompt, s); }, "summing to");

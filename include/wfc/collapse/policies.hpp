@@ -74,17 +74,18 @@ constexpr void require_collapse_policy() {
 
 namespace wfc::collapse {
 
-// A decision that collapses slot 0 (the next token) fully, and optionally sets the horizon.
-inline collapse_decision next_token(index_t horizon = 0) {
+// A decision that collapses slot 0 (the next token) fully, unless it is held already (a pin that
+// has reached the front leaves with the prefix), and optionally sets the horizon.
+inline collapse_decision next_token(const collapse_input& in, index_t horizon = 0) {
   collapse_decision d;
-  d.picks.push_back(collapse_pick{});
+  if (in.pinned.empty() || !in.pinned[0]) d.picks.push_back(collapse_pick{});
   d.horizon = horizon;
   return d;
 }
 
 // Autoregression: the next token, every solve.
 struct first_future {
-  collapse_decision decide(const collapse_input&) const { return next_token(); }
+  collapse_decision decide(const collapse_input& in) const { return next_token(in); }
 };
 
 // Every free slot whose entropy is under τ bits collapses in the same solve (slot 0 always does, so
@@ -92,7 +93,7 @@ struct first_future {
 struct entropy_threshold {
   double tau = 1.0;
   collapse_decision decide(const collapse_input& in) const {
-    collapse_decision d = next_token();
+    collapse_decision d = next_token(in);
     for (index_t i = 1; i < in.slots(); ++i)
       if (!in.pinned[std::size_t(i)] && in.entropy[std::size_t(i)] < tau) d.picks.push_back(collapse_pick{i});
     return d;
@@ -105,7 +106,7 @@ struct entropy_threshold {
 struct median_entropy_partial {
   double alpha = 0.5;
   collapse_decision decide(const collapse_input& in) const {
-    collapse_decision d = next_token();
+    collapse_decision d = next_token(in);
     std::vector<std::pair<double, index_t>> free;
     for (index_t i = 1; i < in.slots(); ++i)
       if (!in.pinned[std::size_t(i)]) free.emplace_back(in.entropy[std::size_t(i)], i);
@@ -129,7 +130,7 @@ struct target {
   std::vector<double> distribution;
   collapse_decision decide(const collapse_input& in) const {
     const index_t at = in.start + distance - in.position;
-    if (at < 0 || at >= in.slots() || in.pinned[std::size_t(at)]) return next_token();
+    if (at < 0 || at >= in.slots() || in.pinned[std::size_t(at)]) return next_token(in);
     collapse_decision d;
     d.picks.push_back(collapse_pick{at, 1, token, distribution});
     return d;
@@ -147,7 +148,7 @@ struct entropy_horizon {
     index_t confident = 0;
     while (confident < in.slots() && in.entropy[std::size_t(confident)] < high) ++confident;
     index_t h = confident == in.slots() ? in.horizon + 1 : confident + 1;  // all confident: reach one further
-    return next_token(std::clamp(h, least, most));
+    return next_token(in, std::clamp(h, least, most));
   }
 };
 

@@ -113,6 +113,7 @@ class generator {
     if (settings.horizon > F)
       throw config_error("wfc::generator: the horizon " + std::to_string(settings.horizon) + " exceeds the model's F = " + std::to_string(F));
     const index_t patience = settings.patience ? settings.patience : 4 * F + 8;
+    const horizon_guard keep{model_, model_.horizon()};  // a policy's horizon does not outlive the run
     model_.set_horizon(settings.horizon ? settings.horizon : F);
     history_ = prompt;
     pins_.clear();
@@ -166,6 +167,12 @@ class generator {
   }
 
  private:
+  struct horizon_guard {
+    Model& model;
+    index_t horizon;
+    ~horizon_guard() { model.set_horizon(horizon); }
+  };
+
   struct pin {
     token_id token;
     std::vector<T> distribution;  // what the slot holds: a one-hot, or a target distribution
@@ -188,7 +195,9 @@ class generator {
       if (seen[std::size_t(p.slot)]) throw config_error(which + " names it twice");
       seen[std::size_t(p.slot)] = true;
       if (!(p.strength > 0 && p.strength <= 1)) throw config_error(which + " has strength " + std::to_string(p.strength) + "; it must be in (0, 1]");
-      if (p.token >= V) throw value_error(which + " names token " + std::to_string(p.token) + ", outside the vocabulary of " + std::to_string(V));
+      if (p.token < -1 || p.token >= V)
+        throw value_error(which + " names token " + std::to_string(p.token) + ", outside the vocabulary of " + std::to_string(V) +
+                          " (-1 lets the sampler draw it)");
       if (!p.distribution.empty()) {
         if (index_t(p.distribution.size()) != V)
           throw shape_error(which + " has a distribution of " + std::to_string(p.distribution.size()) + " entries for a vocabulary of " +
@@ -247,6 +256,8 @@ class generator {
     if (over > 0) {
       if constexpr (Model::can_slide) {
         model_.drop_past(std::min(P - 1, std::max(over, W / 4)));
+        // A drifting past restarts at position 0: learned positions baked into the slots' states are stale.
+        moved = !Model::positions_policy::rotary;
       } else {
         prefill(std::min(W / 2, W + 1 - h - n));
         moved = true;

@@ -435,17 +435,23 @@ class wfc_model {
 
   // Re-embeds every slot from its own distribution (softmax of its logits) at its position; before
   // shift_future, this makes the carried slots start the next solve from warm_start::distribution.
+  // Pinned slots keep their states.
   void reembed_future() {
     const Backend be{};
     const auto probs = future_probabilities();
-    const index_t rows = probs.extent(0);
+    const index_t rows = probs.extent(0), f = run_.slots;
     const auto p = params_.cview();
     const auto state = run_.state.view().slice(0, 0, rows);
+    const auto held = run_.final.view().slice(0, 0, rows);  // scratch: the logits are done with it
+    copy(be, held, as_const(state));
     wte_.forward(be, state, probs, p);
     if constexpr (!Positions::rotary) {
       wpe_.forward(be, run_.next.view().slice(0, 0, rows), upload_slot_positions(), p);
       axpy(be, state, T(1), run_.next.cview().slice(0, 0, rows));
     }
+    for (index_t i = 0; i < f; ++i)
+      if (pinned(i))
+        for (index_t s = 0; s < run_.sequences; ++s) copy(be, state.slice(0, s * f + i, s * f + i + 1), as_const(held.slice(0, s * f + i, s * f + i + 1)));
   }
 
   // Runs `solver` on the slots: x ← x + η·(S(x) − x) (or an Anderson combination of the last
@@ -808,11 +814,13 @@ class wfc_model {
       // next = v(x) = S(x) − x, then the step Δx: η·v(x), or Anderson's combination minus x
       copy(be, next, run_.stream.back().cview().slice(0, 0, rows));
       axpy(be, next, T(-1), as_const(x));
-      hold_pinned(be, next, per_sequence, first);  // a zero velocity: every combination keeps them
-      if (memory > 0)
+      hold_pinned(be, next, per_sequence, first);  // a zero velocity: pinned rows stay out of the mixing
+      if (memory > 0) {
         mix_.step(be, next, as_const(x), eta);
-      else
+        hold_pinned(be, next, per_sequence, first);  // Σα = 1 only up to rounding: (Σα − 1)·x must not move them
+      } else {
         scale(be, next, eta);
+      }
       report.steps = k;
       report.residual = residual(be, report, solver_norm(solver), as_const(next), as_const(x), per_sequence, first);
       axpy(be, x, T(1), as_const(next));
@@ -843,14 +851,20 @@ class wfc_model {
     auto ratio = [](double change, double size) { return size > 0 ? change / size : change; };
     if (norm == residual_norm::segment) {
       report.slot_residuals.clear();
-      if (first == 0 && per_sequence == f)
+      const bool any_pinned = std::find(pinned_.begin(), pinned_.end(), true) != pinned_.end();
+      if (first == 0 && per_sequence == f && !any_pinned)
         return ratio(std::sqrt(double(squared_norm(be, step))), std::sqrt(double(squared_norm(be, state))));
-      double change = 0, size = 0;
-      for (index_t s = 0; s < S_; ++s) {
-        const index_t r = s * per_sequence + first;
-        change += double(squared_norm(be, step.slice(0, r, r + f)));
-        size += double(squared_norm(be, state.slice(0, r, r + f)));
-      }
+      double change = 0, size = 0;  // over the free slots: held ones would loosen the tolerance
+      for (index_t s = 0; s < S_; ++s)
+        for (index_t a = 0, b = 0; a < f; a = b) {
+          for (b = a; b < f && !pinned(b); ++b) {}
+          const index_t r = s * per_sequence + first;
+          if (b > a) {
+            change += double(squared_norm(be, step.slice(0, r + a, r + b)));
+            size += double(squared_norm(be, state.slice(0, r + a, r + b)));
+          }
+          if (b == a) ++b;  // a pinned slot
+        }
       return ratio(std::sqrt(change), std::sqrt(size));
     }
     const index_t rows = step.extent(0);
