@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <string>
 
 namespace {
@@ -162,10 +161,5 @@ int main(int argc, char** argv) {
   app.add_option("--partial", o.partial, "WFC training: rate of partially collapsed slots");
   app.add_option("--threads", o.threads, "OpenMP threads (0: OpenMP's default)");
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return wfc_examples::exit_code([&] { return run(o); });
 }

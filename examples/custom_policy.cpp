@@ -9,7 +9,6 @@
 #include "support/corpus.hpp"
 
 #include <cstdio>
-#include <exception>
 
 using backend = wfc_examples::host_backend;
 
@@ -39,7 +38,7 @@ int main(int argc, char** argv) {
   app.add_option("--iterations", t.iterations, "training iterations");
   app.add_option("--bits", bits, "slots under this entropy (bits) at the front of the future collapse together");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return wfc_examples::exit_code([&] {
     using namespace wfc;
     const std::string text = path.empty() ? wfc_examples::generated_play(100000) : read_text_file(path);
     const auto tok = char_tokenizer::from_text(text);
@@ -61,8 +60,5 @@ int main(int argc, char** argv) {
                 trained.val_loss, static_cast<long long>(t.iterations), tok.decode(prompt).c_str(), tok.decode(out.tokens).c_str(),
                 out.tokens.size(), static_cast<long long>(out.solves), out.tokens_per_solve(), out.steps_per_token());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }

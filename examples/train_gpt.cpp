@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <exception>
 #include <string>
 
 namespace {
@@ -98,18 +97,12 @@ int main(int argc, char** argv) {
   app.add_option("--sample-seed", o.sample_seed, "seed of the sampling draws");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return wfc_examples::exit_code([&] {
     wfc_examples::set_threads(o.threads);
     if (o.positions != "learned" && o.positions != "rotary")
       throw wfc::config_error("--positions must be learned or rotary, got '" + o.positions + "'");
     if (o.sample_tokens < 0) throw wfc::config_error("--sample-tokens cannot be negative");
     o.pick.validate();
     return wfc_examples::with_backend(o.backend, argc, argv, [&](auto be) { return run_with_positions<decltype(be)>(o); });
-  } catch (const wfc::error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }

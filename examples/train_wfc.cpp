@@ -7,7 +7,6 @@
 #include "support/console.hpp"
 
 #include <cstdio>
-#include <exception>
 #include <string>
 
 namespace {
@@ -138,7 +137,7 @@ int main(int argc, char** argv) {
   wfc_examples::add_trainer_options(app, o.train);
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return wfc_examples::exit_code([&] {
     wfc_examples::set_threads(o.threads);
     if (o.positions != "learned" && o.positions != "rotary")
       throw wfc::config_error("--positions must be learned or rotary, got '" + o.positions + "'");
@@ -147,11 +146,5 @@ int main(int argc, char** argv) {
     if (o.future_mask != "bidirectional" && o.future_mask != "causal" && o.future_mask != "window2")
       throw wfc::config_error("--future-mask must be bidirectional, causal or window2, got '" + o.future_mask + "'");
     return wfc_examples::with_backend(o.backend, argc, argv, [&](auto be) { return run_with_policies<decltype(be)>(o); });
-  } catch (const wfc::error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <algorithm>
 #include <string>
 
@@ -130,10 +129,5 @@ int main(int argc, char** argv) {
   wfc_examples::add_trainer_options(app, o.train);
   o.collapse.add(app);
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return wfc_examples::exit_code([&] { return run(o); });
 }

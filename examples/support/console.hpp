@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include <unistd.h>  // isatty
@@ -116,6 +117,18 @@ inline void set_threads(int threads) {
 #if defined(_OPENMP)
   if (threads > 0) omp_set_num_threads(threads);
 #endif
+}
+
+// main()'s exit code: f()'s, or 1 after a one-line "error: …" on stderr when it throws (every
+// wfc::error says what to fix).
+template <class F>
+int exit_code(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
 }
 
 // f(backend tag) for the backend called `name`; Kokkos is initialised around it.

@@ -131,8 +131,9 @@ class generator {
       ++out.solves;
       out.solver_steps += solve.steps;
       const index_t f = model_.slots(), position = index_t(history_.size());
-      const std::vector<double> entropy = model_.future_entropy();
-      const std::vector<T> logits = to_host<typename Model::backend_type>(model_.future_logits());
+      const auto device_logits = model_.future_logits();
+      const std::vector<double> entropy = model_.future_entropy(device_logits);
+      const std::vector<T> logits = to_host<typename Model::backend_type>(device_logits);
       held.assign(std::size_t(f), false);
       for (index_t i = 0; i < f; ++i) held[std::size_t(i)] = model_.pinned(i);
 

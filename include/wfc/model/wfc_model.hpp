@@ -498,8 +498,9 @@ class wfc_model {
   }
 
   // Each slot's entropy in bits [sequences·slots]: 0 for a collapsed slot, log2(vocab) at most.
-  std::vector<double> future_entropy() {
-    const auto logits = future_logits();
+  std::vector<double> future_entropy() { return future_entropy(future_logits()); }
+  // The same from logits future_logits() returned (a caller that needs both computes them once).
+  std::vector<double> future_entropy(tensor_view<const T, 2> logits) {
     const auto h = run_.entropy.view().slice(0, 0, logits.extent(0));
     softmax_entropy(Backend{}, h, logits);
     auto bits = to_host<Backend>(as_const(h));
@@ -539,9 +540,9 @@ class wfc_model {
     const auto embedded = run_.final.view().slice(0, 0, S_);  // scratch rows
     wte_.forward(be, embedded, run_.slot_probs.cview(), p);
     if constexpr (!Positions::rotary) {
-      std::vector<token_id> where(std::size_t(S_), token_id(run_.origin + run_.past - 1 + slot));
-      run_.slot_positions.copy_from_host(where);
-      wpe_.forward(be, run_.next.view().slice(0, 0, S_), run_.slot_positions.cview(), p);
+      const auto positions = upload_slot_positions(f);
+      for (index_t s = 0; s < S_; ++s)
+        wpe_.forward(be, run_.next.view().slice(0, s, s + 1), positions.slice(0, s * f + slot, s * f + slot + 1), p);
       axpy(be, embedded, T(1), run_.next.cview().slice(0, 0, S_));
     }
     for (index_t s = 0; s < S_; ++s)
@@ -665,7 +666,7 @@ class wfc_model {
     clean_step clean;
     buffer<2> state, next, uniform, final, logits, probs, slot_probs;
     buffer<1> final_mean, final_rstd, entropy, state_norms, step_norms;
-    ids_buffer positions, slot_positions;
+    ids_buffer positions;
     std::vector<buffer<2>> stream;
     std::vector<block_buffers<T, Backend>> acts;
     std::vector<token_id> host_positions;
@@ -694,7 +695,6 @@ class wfc_model {
       logits = buffer<2>(rows, c.vocab);
       probs = buffer<2>(rows, c.vocab);
       slot_probs = buffer<2>(s, c.vocab);
-      slot_positions = ids_buffer(s);
       entropy = buffer<1>(shape<1>{{rows}});
       state_norms = buffer<1>(shape<1>{{stack}});
       step_norms = buffer<1>(shape<1>{{stack}});
@@ -721,10 +721,11 @@ class wfc_model {
     }
   };
 
-  // The slots' positions (slot i of every sequence at P − 1 + i) in the first sequences·slots rows
-  // of run_.positions; returns those rows.
-  tensor_view<const token_id, 1> upload_slot_positions() {
-    const index_t f = run_.slots, P = run_.past, rows = run_.sequences * f;
+  // The positions of f slots per sequence (slot i of every sequence at P − 1 + i) in the first
+  // sequences·f rows of run_.positions; returns those rows.
+  tensor_view<const token_id, 1> upload_slot_positions() { return upload_slot_positions(run_.slots); }
+  tensor_view<const token_id, 1> upload_slot_positions(index_t f) {
+    const index_t P = run_.past, rows = run_.sequences * f;
     run_.host_positions.assign(std::size_t(run_.positions.size()), 0);  // rows past the slots: unused
     for (index_t i = 0; i < rows; ++i) run_.host_positions[std::size_t(i)] = token_id(run_.origin + P - 1 + i % f);
     run_.positions.copy_from_host(run_.host_positions);
@@ -851,20 +852,24 @@ class wfc_model {
     auto ratio = [](double change, double size) { return size > 0 ? change / size : change; };
     if (norm == residual_norm::segment) {
       report.slot_residuals.clear();
-      const bool any_pinned = std::find(pinned_.begin(), pinned_.end(), true) != pinned_.end();
-      if (first == 0 && per_sequence == f && !any_pinned)
-        return ratio(std::sqrt(double(squared_norm(be, step))), std::sqrt(double(squared_norm(be, state))));
-      double change = 0, size = 0;  // over the free slots: held ones would loosen the tolerance
-      for (index_t s = 0; s < S_; ++s)
-        for (index_t a = 0, b = 0; a < f; a = b) {
-          for (b = a; b < f && !pinned(b); ++b) {}
+      double change = 0, size = 0;
+      if (first == 0 && per_sequence == f) {
+        change = double(squared_norm(be, step));
+        size = double(squared_norm(be, state));
+      } else {
+        for (index_t s = 0; s < S_; ++s) {
           const index_t r = s * per_sequence + first;
-          if (b > a) {
-            change += double(squared_norm(be, step.slice(0, r + a, r + b)));
-            size += double(squared_norm(be, state.slice(0, r + a, r + b)));
-          }
-          if (b == a) ++b;  // a pinned slot
+          change += double(squared_norm(be, step.slice(0, r, r + f)));
+          size += double(squared_norm(be, state.slice(0, r, r + f)));
         }
+      }
+      // Over the free slots (held ones would loosen the tolerance): a pinned row's step is zero.
+      for (index_t i = 0; i < f; ++i)
+        if (pinned(i))
+          for (index_t s = 0; s < S_; ++s) {
+            const index_t r = s * per_sequence + first + i;
+            size -= double(squared_norm(be, state.slice(0, r, r + 1)));
+          }
       return ratio(std::sqrt(change), std::sqrt(size));
     }
     const index_t rows = step.extent(0);
@@ -889,27 +894,24 @@ class wfc_model {
       throw config_error(std::string("wfc_model::") + op + ": the past is empty; reset() and append_past() a prompt first");
   }
 
-  // Slots [from, slots) of every sequence in `into` (laid out [sequences, slots]) at max entropy:
-  // the mean token embedding plus the slot's position.
+  // Slots [from, f) of every sequence in `into` (laid out [sequences, f], f the room for slots) at
+  // max entropy: the mean token embedding plus the slot's position. No allocation: it runs at every shift.
   void fresh_slots(tensor_view<T, 2> into, index_t from) {
     const Backend be{};
-    const index_t S = run_.sequences, P = run_.past, f = slot_room(), count = f - from;
-    if (count <= 0) return;
+    const index_t f = slot_room();
+    if (f - from <= 0) return;
     const auto p = params_.cview();
     const auto mean = run_.final.view().slice(0, 0, 1);  // scratch row: uniform·E
     wte_.forward(be, mean, run_.uniform.cview(), p);
-    std::vector<token_id> pos, zeros(std::size_t(S * count), 0);
-    for (index_t s = 0; s < S; ++s)
-      for (index_t i = from; i < f; ++i) pos.push_back(token_id(run_.origin + P - 1 + i));
-    const tensor<token_id, 1, Backend> where(shape<1>{{S * count}}, pos), first_row(shape<1>{{S * count}}, zeros);
-    buffer<2> fresh(S * count, config_.width);
-    gather_rows(be, fresh.view(), as_const(mean), first_row.cview());
-    if constexpr (!Positions::rotary) {
-      buffer<2> embedded(S * count, config_.width);
-      wpe_.forward(be, embedded.view(), where.cview(), p);
-      axpy(be, fresh.view(), T(1), embedded.cview());
+    const auto positions = upload_slot_positions(f);
+    for (index_t s = 0; s < run_.sequences; ++s) {
+      const auto rows = into.slice(0, s * f + from, s * f + f);
+      if constexpr (Positions::rotary)
+        fill(be, rows, T(0));
+      else
+        wpe_.forward(be, rows, positions.slice(0, s * f + from, s * f + f), p);
+      add_bias(be, rows, as_const(mean)[0]);
     }
-    for (index_t s = 0; s < S; ++s) copy(be, into.slice(0, s * f + from, s * f + f), fresh.cview().slice(0, s * count, (s + 1) * count));
   }
 
   index_t check_batch(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences,
