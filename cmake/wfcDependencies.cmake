@@ -1,6 +1,11 @@
 # Finding wfc's dependencies, shared by the build and by the installed wfcConfig.cmake, so a
 # consumer gets the same repairs as our own build.
 
+# Every build: nlohmann-json (checkpoint headers and configuration files).
+macro(wfc_find_core_dependencies)
+  find_package(nlohmann_json 3.9 CONFIG ${ARGN})
+endmacro()
+
 # CPU backend: Eigen 3.4, xsimd, OpenMP.
 macro(wfc_find_cpu_dependencies)
   set(_wfc_required ${ARGN})

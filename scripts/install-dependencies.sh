@@ -8,7 +8,10 @@ packages=(
   libtrilinos-kokkos-dev    # Kokkos backend (Debian ships Kokkos inside Trilinos: Serial only)
   catch2                    # tests (2.x on Debian 12 / Ubuntu 22.04, 3.x on newer)
   libbenchmark-dev          # micro-benchmarks
-  libcli11-dev              # example programs: command-line flags
+  nlohmann-json3-dev        # checkpoints' JSON header, configuration files
+  libcli11-dev              # example programs and the wfc program: command-line flags
+  clang libclang-rt-dev     # fuzz tests (libFuzzer)
+  python3-numpy             # the checkpoint interop test (examples/read_checkpoint.py)
   python3                   # benchmark report script
 )
 sudo=""

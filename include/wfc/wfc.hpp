@@ -18,6 +18,7 @@
 
 #include "wfc/collapse/policies.hpp"
 #include "wfc/data.hpp"
+#include "wfc/io/checkpoint.hpp"
 #include "wfc/model/generate.hpp"
 #include "wfc/model/generator.hpp"
 #include "wfc/model/gpt.hpp"

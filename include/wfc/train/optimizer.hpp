@@ -52,6 +52,19 @@ class adamw_optimizer {
   }
 
   std::int64_t steps() const { return steps_; }
+  const adamw_settings& settings() const { return settings_; }
+
+  // The moment estimates (a checkpoint saves them, so that training resumes exactly).
+  tensor_view<const T, 1> first_moment() const { return m_.cview(); }
+  tensor_view<const T, 1> second_moment() const { return v_.cview(); }
+
+  // Continues from saved moments after `steps` steps.
+  void restore(const std::vector<T>& m, const std::vector<T>& v, std::int64_t steps) {
+    if (steps < 0) throw value_error("adamw_optimizer::restore: a negative step count (" + std::to_string(steps) + ")");
+    m_.copy_from_host(m);  // both check their sizes
+    v_.copy_from_host(v);
+    steps_ = steps;
+  }
 
  private:
   struct run {

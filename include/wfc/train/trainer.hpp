@@ -163,21 +163,41 @@ double accumulate_gradients(Model& model, const text_dataset& data, const traine
 }
 
 // Trains `model` (already initialised) on `data`; observe(const training_record&) is called after
-// every iteration. A non-finite loss or gradient throws value_error.
+// every iteration. A non-finite loss or gradient throws value_error before the step, leaving the
+// parameters as the last good step left them.
 template <class Model, class Observer>
 training_summary train(Model& model, const text_dataset& data, const trainer_settings& settings, Observer&& observe) {
   static_assert(detail::check_trainable<Model>());
-  using T = detail::model_scalar_t<Model>;
-  using Backend = detail::model_backend_t<Model>;
+  adamw_optimizer<detail::model_scalar_t<Model>, detail::model_backend_t<Model>> optimizer(model.layout(), settings.adamw);
+  return train(model, data, settings, optimizer, 0, observe);
+}
+
+// Which iterations of a run to take: [begin, end), 0-based; end −1 runs to the last.
+struct training_range {
+  training_range(std::int64_t begin_ = 0, std::int64_t end_ = -1) : begin(begin_), end(end_) {}
+  std::int64_t begin, end;
+};
+
+// The same for `range` of the run with `optimizer` as it stands: a run resumed from a checkpoint
+// (parameters, optimiser state and range.begin restored) takes exactly the steps the
+// uninterrupted run would have, since batches and rates depend on the iteration alone.
+template <class Model, class Observer>
+training_summary train(Model& model, const text_dataset& data, const trainer_settings& settings,
+                       adamw_optimizer<detail::model_scalar_t<Model>, detail::model_backend_t<Model>>& optimizer, training_range range,
+                       Observer&& observe) {
+  static_assert(detail::check_trainable<Model>());
   settings.validate();
+  const std::int64_t start = range.begin, stop = range.end < 0 ? settings.iterations : range.end;
+  if (start < 0 || start > stop || stop > settings.iterations)
+    throw config_error("train: cannot run iterations " + std::to_string(start) + " to " + std::to_string(stop) + " of a run of " +
+                       std::to_string(settings.iterations) + " iterations");
   std::vector<token_id> x, y;  // a split too short for one window fails now, not at the first evaluation
   for (split s : {split::train, split::validation}) data.sample(s, 1, settings.block, training_batches(settings), 0, x, y);
-  adamw_optimizer<T, Backend> optimizer(model.layout(), settings.adamw);
   const cosine_schedule schedule = settings.schedule();
   const double tokens = double(settings.batch * settings.block * settings.accumulation);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start_time = std::chrono::steady_clock::now();
   training_summary summary;
-  for (std::int64_t it = 0; it < settings.iterations; ++it) {
+  for (std::int64_t it = start; it < stop; ++it) {
     training_record r;
     r.iteration = it + 1;
     r.iterations = settings.iterations;
@@ -192,16 +212,16 @@ training_summary train(Model& model, const text_dataset& data, const trainer_set
     const double step_s = detail::seconds_since(step_start);
     r.ms = 1e3 * step_s;
     r.tokens_per_s = step_s > 0 ? tokens / step_s : 0;
-    summary.mean_ms += r.ms / double(settings.iterations);
+    summary.mean_ms += r.ms / double(stop - start);
     if (r.iteration % settings.eval_interval == 0 || r.iteration == settings.iterations) {
       r.evaluated = true;
       r.train_loss = summary.train_loss = evaluate(model, data, split::train, settings);
       r.val_loss = summary.val_loss = evaluate(model, data, split::validation, settings);
     }
-    r.elapsed_s = detail::seconds_since(start);
+    r.elapsed_s = detail::seconds_since(start_time);
     observe(std::as_const(r));
   }
-  summary.seconds = detail::seconds_since(start);
+  summary.seconds = detail::seconds_since(start_time);
   return summary;
 }
 
