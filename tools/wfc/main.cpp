@@ -1,0 +1,58 @@
+// The wfc program: train, generate and evaluate GPT and WFC language models from the command line.
+//
+//   wfc train text.txt --model wfc --future 4 --out model.safetensors [--metrics run.csv] [--config run.json]
+//   wfc train text.txt --resume model.safetensors             (continues exactly where the checkpoint left off)
+//   wfc generate model.safetensors --prompt "KING:" --policy threshold --tau 1 --observer steps.jsonl
+//   wfc eval model.safetensors text.txt
+//
+// `wfc <command> --help` lists every flag. Exit code 0 on success; on bad input, 1 and one line
+// "error: …" that says what to fix.
+#include "config_file.hpp"
+#include "eval.hpp"
+#include "generate.hpp"
+#include "train.hpp"
+
+#include <algorithm>
+
+int main(int argc, char** argv) {
+  CLI::App app{"wfc: train, generate and evaluate GPT and Wave Function Collapse language models (" + std::string(wfc::version_string) + ")"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("wfc ") + wfc::version_string);
+
+  wfc_cli::train_options train;
+  CLI::App* train_cmd = app.add_subcommand("train", "train a GPT or a WFC model on a text file, with checkpoints");
+  train_cmd->option_defaults()->always_capture_default();
+  train_cmd->add_option("--config", "read flags from this JSON file ({\"width\": 64, \"min_lr\": 1e-4}); flags given here win");
+  train.add(*train_cmd);
+
+  wfc_cli::generate_options generate;
+  CLI::App* generate_cmd = app.add_subcommand("generate", "generate text from a checkpoint");
+  generate_cmd->option_defaults()->always_capture_default();
+  generate.add(*generate_cmd);
+
+  wfc_cli::eval_options eval;
+  CLI::App* eval_cmd = app.add_subcommand("eval", "a checkpoint's loss on a text");
+  eval_cmd->option_defaults()->always_capture_default();
+  eval.add(*eval_cmd);
+
+  try {
+    std::vector<std::string> args = wfc_cli::expand_config(argc, argv, "train");
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    args.pop_back();                         // and without the program's name
+    app.parse(args);
+  } catch (const wfc::error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {  // one line, as every other error (--help and --version print and exit 0)
+      std::fprintf(stderr, "error: %s (see wfc --help, or wfc <command> --help)\n", e.what());
+      return e.get_exit_code();
+    }
+    return app.exit(e);
+  }
+  return wfc_examples::exit_code([&] {
+    if (train_cmd->parsed()) return wfc_cli::run_train(train);
+    if (generate_cmd->parsed()) return wfc_cli::run_generate(generate);
+    return wfc_cli::run_eval(eval);
+  });
+}
