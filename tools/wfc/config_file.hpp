@@ -26,7 +26,7 @@ inline std::vector<std::string> expand_config(int argc, char** argv, const std::
   const std::string text = wfc::read_text_file(path);
   nlohmann::json config;
   try {
-    config = nlohmann::json::parse(text);
+    config = wfc::safetensors::parse_json(text.begin(), text.end(), "the config file '" + path + "'");
   } catch (const nlohmann::json::exception& e) {
     throw wfc::io_error("the config file '" + path + "' is not valid JSON (" + e.what() + ")");
   }

@@ -27,6 +27,7 @@ namespace wfc {
 
 inline constexpr const char* checkpoint_format = "wfc-checkpoint";
 inline constexpr const char* checkpoint_format_version = "1";
+inline constexpr index_t max_rotary_window = index_t(1) << 16;  // a loaded rotary model's largest window
 
 // The name a mask policy is saved under ("custom" for one the library does not ship).
 template <class Mask>
@@ -63,7 +64,8 @@ struct has_draws<M, std::void_t<decltype(std::declval<M&>().set_draws(std::declv
 
 inline nlohmann::json parse_metadata_json(const safetensors::archive& a, const std::string& key) {
   try {
-    return nlohmann::json::parse(a.metadata(key));
+    const std::string& text = a.metadata(key);
+    return safetensors::parse_json(text.begin(), text.end(), a.source() + ": the metadata \"" + key + "\"");
   } catch (const nlohmann::json::exception& e) {
     throw io_error(a.source() + ": the metadata \"" + key + "\" is not valid JSON (" + e.what() + ")");
   }
@@ -92,10 +94,18 @@ class checkpoint {
     json_fields(model_, source() + ": model").read(name, value);
     return value;
   }
-  gpt_config gpt() const { return gpt_config_from_json(require_kind("gpt").at("config"), source() + ": model.config"); }
-  wfc_config wfc() const { return wfc_config_from_json(require_kind("wfc").at("config"), source() + ": model.config"); }
+  gpt_config gpt() const {
+    const gpt_config c = checked(gpt_config_from_json(model_field("gpt", "config"), source() + ": model.config"));
+    check_sizes(c.vocab, c.width, c.layers, "block", c.block);
+    return c;
+  }
+  wfc_config wfc() const {
+    const wfc_config c = checked(wfc_config_from_json(model_field("wfc", "config"), source() + ": model.config"));
+    check_sizes(c.vocab, c.width, c.layers, "window", c.window);
+    return c;
+  }
   wfc_objective objective() const {
-    return wfc_objective_from_json(require_kind("wfc").at("objective"), source() + ": model.objective");
+    return checked(wfc_objective_from_json(model_field("wfc", "objective"), source() + ": model.objective"));
   }
   double damping() const {
     double d = 1;
@@ -106,7 +116,8 @@ class checkpoint {
   bool has_training() const { return training_.has_value(); }
   std::int64_t iteration() const { return training_field<std::int64_t>("iteration"); }
   trainer_settings settings() const {
-    return trainer_settings_from_json(training_json().at("settings"), source() + ": training.settings");
+    return checked(trainer_settings_from_json(json_fields(training_json(), source() + ": training").at("settings"),
+                                              source() + ": training.settings"));
   }
 
   // Copies the parameters into `model`, after checking that its architecture is the saved one,
@@ -120,6 +131,7 @@ class checkpoint {
     for (const auto& spec : layout.specs()) {
       const auto& entry = archive_.find(spec.name);
       if (!entry) throw io_error(source() + ": the tensor '" + spec.name + "' is missing");
+      check_dtype<T>(*entry);
       std::vector<std::int64_t> shape(spec.extents.begin(), spec.extents.end());
       if (entry->shape != shape)
         throw io_error(source() + ": tensor '" + spec.name + "' has shape " + nlohmann::json(entry->shape).dump() + " but the model needs " +
@@ -200,9 +212,51 @@ class checkpoint {
     if (archive_.has_metadata("training")) training_ = detail::parse_metadata_json(archive_, "training");
   }
 
+  // A saved configuration that cannot work is the file's fault: say which file.
+  template <class Config>
+  Config checked(Config c) const {
+    try {
+      c.validate();
+    } catch (const error& e) {
+      throw io_error(source() + ": " + e.what());
+    }
+    return c;
+  }
+
   const nlohmann::json& require_kind(const char* kind) const {
     if (kind_ != kind) throw config_error(source() + " holds a " + kind_ + " model, not a " + kind + " model");
     return model_;
+  }
+
+  // The configuration must agree with the tensors the file holds before a model of it is built, so
+  // a corrupt configuration cannot ask for gigabytes: the embedding is [vocab, width], blocks
+  // h.0 … h.(layers − 1) exist and no more, learned positions are [positions, width]; rotary
+  // positions have no table, so their window is capped.
+  void check_sizes(index_t vocab, index_t width, index_t layers, const char* window_name, index_t window) const {
+    const auto shape_of = [&](const std::string& name) {
+      const auto* e = archive_.find(name);
+      return e ? nlohmann::json(e->shape).dump() : std::string("missing");
+    };
+    const auto expect = [&](const std::string& name, std::vector<std::int64_t> shape) {
+      const auto* e = archive_.find(name);
+      if (!e || e->shape != shape)
+        throw io_error(source() + ": model.config asks for tensor '" + name + "' of shape " + nlohmann::json(shape).dump() +
+                       " but the file's is " + shape_of(name));
+    };
+    expect("wte.weight", {vocab, width});
+    if (!archive_.find("h." + std::to_string(layers - 1) + ".ln_1.weight") || archive_.find("h." + std::to_string(layers) + ".ln_1.weight"))
+      throw io_error(source() + ": model.config.layers is " + std::to_string(layers) + " but the file's blocks h.N say otherwise");
+    if (policy("positions") == "learned") {
+      expect("wpe.weight", {window, width});
+    } else if (window > max_rotary_window) {
+      throw io_error(source() + ": model.config." + window_name + " is " + std::to_string(window) + "; wfc loads rotary windows of at most " +
+                     std::to_string(max_rotary_window) + " positions");
+    }
+  }
+
+  // A field of a model of this kind; io_error (not nlohmann's out_of_range) when it is missing.
+  const nlohmann::json& model_field(const char* kind, const char* key) const {
+    return json_fields(require_kind(kind), source() + ": model").at(key);
   }
 
   const nlohmann::json& training_json() const {
@@ -237,11 +291,15 @@ class checkpoint {
   }
 
   template <class T>
-  std::vector<T> finite_values(const std::string& name) const {
-    const auto& e = archive_.at(name);
+  void check_dtype(const safetensors::tensor_entry& e) const {
     if (e.type != safetensors::dtype_of<T>())
-      throw io_error(source() + ": tensor '" + name + "' holds " + safetensors::name_of(e.type) + " but the model computes in " +
+      throw io_error(source() + ": tensor '" + e.name + "' holds " + safetensors::name_of(e.type) + " but the model computes in " +
                      safetensors::name_of(safetensors::dtype_of<T>()) + " (load it into a model of that type)");
+  }
+
+  template <class T>
+  std::vector<T> finite_values(const std::string& name) const {
+    check_dtype<T>(archive_.at(name));
     std::vector<T> v = archive_.values<T>(name);
     for (std::size_t i = 0; i < v.size(); ++i)
       if (!std::isfinite(v[i]))

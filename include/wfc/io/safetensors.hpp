@@ -81,6 +81,21 @@ struct tensor_entry {
 // The format's own limit on the header (a larger one is a corrupt length, not a real header).
 inline constexpr std::uint64_t max_header_bytes = 100'000'000;
 
+// The deepest nesting of JSON the readers accept. wfc's own files nest three levels; a deeper one
+// is corrupt or hostile, and nlohmann's dump() and comparisons recurse once per level (a header of
+// [[[[…]]]] would overflow the stack while an error message is being written).
+inline constexpr int max_json_depth = 64;
+
+// Parses JSON text, refusing nesting deeper than max_json_depth with an io_error naming `what`;
+// malformed text throws nlohmann::json::parse_error, for the caller to word.
+template <class Iterator>
+nlohmann::json parse_json(Iterator first, Iterator last, const std::string& what) {
+  return nlohmann::json::parse(first, last, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (depth > max_json_depth) throw io_error(what + " nests deeper than " + std::to_string(max_json_depth) + " levels");
+    return true;
+  });
+}
+
 class archive {
  public:
   // Reads and checks the file at `path`.
@@ -148,7 +163,7 @@ class archive {
            " follow: the file is truncated or not safetensors");
     nlohmann::json header;
     try {
-      header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + std::ptrdiff_t(header_bytes));
+      header = parse_json(bytes.begin() + 8, bytes.begin() + 8 + std::ptrdiff_t(header_bytes), source_ + ": the header");
     } catch (const nlohmann::json::exception& e) {
       fail(std::string("the header is not valid JSON (") + e.what() + ")");
     }

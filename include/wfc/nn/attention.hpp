@@ -76,7 +76,8 @@ struct attention {
     qkv.forward(be, a.qkv, x, params);
     if (!c.positions.empty()) rotate(be, a.qkv, c.positions, false);
     const auto qkv_in = as_const(a.qkv);
-    const auto probs = pairs_of(a.probs, S, steps, past), q = heads_of(qkv_in, S, steps, 0);
+    const auto probs = pairs_of(a.probs, S, steps, past);  // one declaration each: their types differ
+    const auto q = heads_of(qkv_in, S, steps, 0);
     const auto scores_self = probs.slice(3, past, past + steps), scores_past = probs.slice(3, 0, past);
     batched_gemm(be, scores_self, q, transpose(heads_of(qkv_in, S, steps, 1)), scale);
     if (past > 0) batched_gemm(be, scores_past, q, transpose(past_heads(c.past_keys)), scale);
@@ -94,7 +95,8 @@ struct attention {
   void backward(B be, tensor_view<T, 2> dx, tensor_view<T, 1> grads, scratch<T> g, in_view<T, 2> dout, in_view<T, 2> x,
                 activations<const T> a, const attention_context<T>& c, in_view<T, 1> params,
                 past_gradients<T> dpast = {}, detail::same_t<T> dx_beta = 1, own_kv_gradients<T> kv = {}) const {
-    const auto [steps, past] = check(x, c, a.probs);
+    const extents e = check(x, c, a.probs);
+    const index_t steps = e.steps, past = e.past;  // not a structured binding: the lambda below captures them (C++17)
     const index_t S = c.sequences;
     for (const auto* buffer : {&g.dprobs, &g.dscores})
       detail::require(buffer->extent(0) == S * heads * steps && buffer->extent(1) == past + steps, "attention",
@@ -102,8 +104,8 @@ struct attention {
                           std::to_string(S * heads * steps) + ", " + std::to_string(past + steps) + "]"; });
     const T scale = T(1 / std::sqrt(double(head_width())));
     proj.backward(be, g.dy, grads, dout, a.y, params, T(0));  // overwrites dy
-    const auto probs = pairs_of(a.probs, S, steps, past), dprobs = pairs_of(g.dprobs, S, steps, past),
-               dscores = pairs_of(g.dscores, S, steps, past);
+    const auto probs = pairs_of(a.probs, S, steps, past);  // const T: its own declaration (the types differ)
+    const auto dprobs = pairs_of(g.dprobs, S, steps, past), dscores = pairs_of(g.dscores, S, steps, past);
     const auto q = heads_of(a.qkv, S, steps, 0), k = heads_of(a.qkv, S, steps, 1), v = heads_of(a.qkv, S, steps, 2);
     const auto dy = heads_of(as_const(g.dy), S, steps, 0);
     const auto dq = heads_of(g.dqkv, S, steps, 0), dk = heads_of(g.dqkv, S, steps, 1), dv = heads_of(g.dqkv, S, steps, 2);
