@@ -35,6 +35,7 @@ struct options {
 int run(options& o) {
   using namespace wfc;
   wfc_examples::set_threads(o.threads);
+  o.collapse.validate();
   const std::string text = o.data.empty() ? wfc_examples::generated_play() : read_text_file(o.data);
   if (text.empty()) throw io_error("'" + o.data + "' holds no text (an empty file, or a directory?)");
   if (!o.save_text.empty()) {  // the training text, for other programs (compare_policies, train_wfc)

@@ -37,6 +37,13 @@ struct collapse_options {
     app.add_flag("--warm", warm, "start each solve from the previous solve's states instead of max entropy (fewer steps, worse text)");
   }
 
+  // The policy's name and the sampler, checked before a program trains or loads anything.
+  void validate() const {
+    if (policy != "first" && policy != "threshold" && policy != "median" && policy != "target" && policy != "horizon")
+      throw wfc::config_error("--policy must be first, threshold, median, target or horizon, got '" + policy + "'");
+    sampler().validate();
+  }
+
   wfc::sampler sampler() const { return wfc::sampler{temperature, top_k, top_p}; }
   wfc::solvers::anderson solver() const { return wfc::solvers::anderson{tolerance, limit, 1.0, 3}; }
   wfc::generation_settings settings(wfc::index_t tokens, std::uint64_t seed) const {

@@ -82,6 +82,7 @@ int generate_with(const generate_options& o, const wfc::checkpoint& c) {
 
 inline int run_generate(const generate_options& o) {
   wfc_examples::set_threads(o.threads);
+  o.collapse.validate();
   if (o.tokens < 0) throw wfc::config_error("--tokens must be 0 or more, got " + std::to_string(o.tokens));
   const wfc::checkpoint c = wfc::checkpoint::load(o.checkpoint);
   return with_model_type(model_choice::of(c), [&](auto tag) { return generate_with<typename decltype(tag)::type>(o, c); });

@@ -83,29 +83,14 @@ template <class T>
 simd::batch<T> gelu_inner(const simd::batch<T>& x) {  // √(2/π)·(x + 0.044715·x³)
   return T(gelu_c) * simd::fma(simd::batch<T>(T(gelu_a)) * x, x * x, x);
 }
-// tanh for GELU. float: a branch-free rational approximation (Eigen's fast tanh: odd degree-13 over
-// even degree-6 polynomial on x clamped to ±7.9988, a few ulp from tanh), about twice as fast as
-// xsimd's tanh, which branches on the data between two formulas and computes both for mixed
-// batches. double keeps xsimd's.
+// ½(1 + tanh(u)) as the logistic σ(2u): the same function without the cancellation of 1 + tanh(u)
+// where tanh(u) ≈ −1 (x ≲ −3), so float keeps its relative accuracy there; GELU's derivative needs
+// 1 − tanh²(u) = 4σ(1 − σ) as well. (A rational tanh lost three digits there without FMA: SSE2
+// builds missed the reference.) xsimd's exp is branch-free; exp(−2u) = inf for very negative x gives
+// σ = 0 exactly, the right limit.
 template <class T>
-simd::batch<T> gelu_tanh(const simd::batch<T>& u) {
-  if constexpr (std::is_same_v<T, float>) {
-    using B = simd::batch<float>;
-    const B x = simd::max(simd::min(u, B(7.99881172180175781f)), B(-7.99881172180175781f));
-    const B x2 = x * x;
-    B p = simd::fma(x2, B(-2.76076847742355e-16f), B(2.00018790482477e-13f));
-    p = simd::fma(x2, p, B(-8.60467152213735e-11f));
-    p = simd::fma(x2, p, B(5.12229709037114e-08f));
-    p = simd::fma(x2, p, B(1.48572235717979e-05f));
-    p = simd::fma(x2, p, B(6.37261928875436e-04f));
-    p = simd::fma(x2, p, B(4.89352455891786e-03f));
-    B q = simd::fma(x2, B(1.19825839466702e-06f), B(1.18534705686654e-04f));
-    q = simd::fma(x2, q, B(2.26843463243900e-03f));
-    q = simd::fma(x2, q, B(4.89352518554385e-03f));
-    return x * p / q;
-  } else {
-    return simd::tanh(u);
-  }
+simd::batch<T> gelu_sigma(const simd::batch<T>& x) {
+  return T(1) / (T(1) + simd::exp(T(-2) * gelu_inner(x)));
 }
 }  // namespace detail
 
@@ -120,7 +105,7 @@ void gelu_forward(cpu, tensor_view<T, 2> y, in_view<T, 2> x) {
         y.extent(1),
         [&](index_t i) {
           const auto xv = simd::load(xr + i);
-          simd::store(yr + i, T(0.5) * xv * (T(1) + detail::gelu_tanh(detail::gelu_inner(xv))));
+          simd::store(yr + i, xv * detail::gelu_sigma(xv));
         },
         [&](index_t i) { yr[i] = detail::gelu(xr[i]); });
   });
@@ -140,9 +125,9 @@ void gelu_backward(cpu, tensor_view<T, 2> dx, in_view<T, 2> dy, in_view<T, 2> x,
         dx.extent(1),
         [&](index_t i) {
           const auto xv = simd::load(xr + i);
-          const auto t = detail::gelu_tanh(detail::gelu_inner(xv));
+          const auto sig = detail::gelu_sigma(xv);
           const auto du = T(detail::gelu_c) * simd::fma(simd::batch<T>(T(3 * detail::gelu_a)), xv * xv, simd::batch<T>(T(1)));
-          const auto d = T(0.5) * (T(1) + t) + T(0.5) * xv * (T(1) - t * t) * du;
+          const auto d = simd::fma(T(2) * xv * sig * (T(1) - sig), du, sig);
           const auto old = beta == T(0) ? simd::batch<T>(T(0)) : bv * simd::load(dxr + i);
           simd::store(dxr + i, simd::fma(d, simd::load(dyr + i), old));
         },
