@@ -13,8 +13,11 @@ namespace wfc_cli {
 
 struct train_options {
   model_choice choice;
-  wfc::index_t layers = 4, heads = 4, width = 128, future = 4;
-  bool bias = false;
+  struct {
+    wfc::index_t layers = 4, heads = 4, width = 128;
+    bool bias = false;
+  } architecture;
+  wfc::index_t future = 4;
   wfc::wfc_objective objective;
   double damping = 1.0;
   wfc::trainer_settings train;
@@ -32,48 +35,36 @@ struct train_options {
     app.add_option("--stop-at", stop_at, "save and stop after this iteration (the schedule still spans --iterations); --resume continues");
     app.add_option("--metrics", metrics, "write every iteration's loss, rate and timing to this .csv or .jsonl file");
     app.add_option("--threads", threads, "OpenMP threads (0: OpenMP's default)");
-    auto fixed = [&](CLI::Option* o) { fixed_by_checkpoint.push_back(o); };
-    fixed(app.add_option("--model", choice.kind, "gpt or wfc"));
-    fixed(app.add_option("--positions", choice.positions, "learned or rotary"));
-    fixed(app.add_option("--past", choice.past, "wfc: pinned (cached keys/values) or drifting"));
-    fixed(app.add_option("--layers", layers, "transformer blocks"));
-    fixed(app.add_option("--heads", heads, "attention heads (must divide the width)"));
-    fixed(app.add_option("--width", width, "embedding width d"));
-    fixed(app.add_flag("--bias,!--no-bias", bias, "biases in the linear layers and norms (GPT-2); nanoGPT's default has none"));
-    fixed(app.add_option("--future", future, "wfc: F, future slots (at most the block)"));
-    fixed(app.add_option("--steps", objective.steps, "wfc: K, solver steps unrolled in training"));
-    fixed(app.add_flag("--random-steps", objective.random_steps, "wfc: draw K from 1…K per batch"));
-    fixed(app.add_option("--damping", damping, "wfc: η, each step moves the slots by η·(S(x) − x)"));
-    fixed(app.add_option("--reveal", objective.reveal, "wfc: rate of slots revealed (pinned to their target, not scored)"));
-    fixed(app.add_option("--partial", objective.partial, "wfc: rate of slots partially collapsed toward their target"));
-    fixed(app.add_option("--deep-supervision", objective.deep_supervision, "wfc: weight of the earlier steps' losses"));
-    fixed(app.add_option("--velocity-penalty", objective.velocity_penalty, "wfc: weight of the last step's mean squared update"));
-    wfc::trainer_settings& t = train;
-    fixed(app.add_option("--block", t.block, "context length (tokens per sequence; the WFC window)"));
-    fixed(app.add_option("--batch", t.batch, "sequences per micro-batch"));
-    fixed(app.add_option("--accumulation", t.accumulation, "micro-batches per optimiser step"));
-    fixed(app.add_option("--iterations", t.iterations, "optimiser steps"));
-    fixed(app.add_option("--lr", t.lr, "peak learning rate"));
-    fixed(app.add_option("--min-lr", t.min_lr, "learning rate at the end of the cosine decay"));
-    fixed(app.add_option("--warmup", t.warmup, "linear warm-up iterations"));
-    fixed(app.add_option("--weight-decay", t.adamw.weight_decay, "AdamW weight decay (matrices only)"));
-    fixed(app.add_option("--beta1", t.adamw.beta1, "AdamW β1"));
-    fixed(app.add_option("--beta2", t.adamw.beta2, "AdamW β2"));
-    fixed(app.add_option("--eps", t.adamw.eps, "AdamW ε"));
-    fixed(app.add_option("--clip", t.adamw.clip, "largest global gradient norm (0: no clipping)"));
-    fixed(app.add_option("--eval-interval", t.eval_interval, "evaluate every this many iterations (and after the last)"));
-    fixed(app.add_option("--eval-batches", t.eval_batches, "batches per split and evaluation"));
-    fixed(app.add_option("--seed", t.seed, "initialisation, batch and corruption seed"));
+    // Every flag from here on shapes the model or the run: a resumed run takes them from the checkpoint.
+    const std::size_t shared = app.get_options().size();
+    app.add_option("--model", choice.kind, "gpt or wfc");
+    app.add_option("--positions", choice.positions, "learned or rotary");
+    app.add_option("--past", choice.past, "wfc: pinned (cached keys/values) or drifting");
+    wfc_examples::add_model_options(app, architecture);
+    app.add_option("--future", future, "wfc: F, future slots (at most the block)");
+    app.add_option("--steps", objective.steps, "wfc: K, solver steps unrolled in training");
+    app.add_flag("--random-steps", objective.random_steps, "wfc: draw K from 1…K per batch");
+    app.add_option("--damping", damping, "wfc: η, each step moves the slots by η·(S(x) − x)");
+    app.add_option("--reveal", objective.reveal, "wfc: rate of slots revealed (pinned to their target, not scored)");
+    app.add_option("--partial", objective.partial, "wfc: rate of slots partially collapsed toward their target");
+    app.add_option("--deep-supervision", objective.deep_supervision, "wfc: weight of the earlier steps' losses");
+    app.add_option("--velocity-penalty", objective.velocity_penalty, "wfc: weight of the last step's mean squared update");
+    wfc_examples::add_trainer_options(app, train);
+    app.add_option("--eps", train.adamw.eps, "AdamW ε");
+    const auto all = app.get_options();
+    fixed_by_checkpoint.assign(all.begin() + std::ptrdiff_t(shared), all.end());
   }
 
   wfc::gpt_config gpt(wfc::index_t vocab) const {
     wfc::gpt_config c;
-    c.vocab = vocab, c.block = train.block, c.width = width, c.heads = heads, c.layers = layers, c.bias = bias;
+    c.vocab = vocab, c.block = train.block, c.width = architecture.width, c.heads = architecture.heads, c.layers = architecture.layers;
+    c.bias = architecture.bias;
     return c;
   }
   wfc::wfc_config wfc(wfc::index_t vocab) const {
     wfc::wfc_config c;
-    c.vocab = vocab, c.width = width, c.heads = heads, c.layers = layers, c.future = future, c.window = train.block, c.bias = bias;
+    c.vocab = vocab, c.width = architecture.width, c.heads = architecture.heads, c.layers = architecture.layers, c.future = future;
+    c.window = train.block, c.bias = architecture.bias;
     return c;
   }
   wfc::wfc_objective wfc_objective() const {
@@ -102,8 +93,9 @@ struct train_options {
       wfc_objective().validate();
       if (!(damping > 0 && damping <= 1)) throw wfc::config_error("--damping must be in (0, 1], got " + std::to_string(damping));
     }
-    if (choice.positions == "rotary" && (width / heads) % 2 != 0)
-      throw wfc::config_error("rotary positions turn pairs of features, so the head width (" + std::to_string(width / heads) +
+    const wfc::index_t head_width = architecture.width / architecture.heads;
+    if (choice.positions == "rotary" && head_width % 2 != 0)
+      throw wfc::config_error("rotary positions turn pairs of features, so the head width (" + std::to_string(head_width) +
                               ") must be even");
   }
 };
@@ -179,8 +171,6 @@ inline int run_train(train_options& o) {
   if (text.empty()) throw io_error("'" + o.data + "' holds no text (an empty file, or a directory?)");
   const char_tokenizer tok = resumed ? resumed->tokenizer() : char_tokenizer::from_text(text);
   const text_dataset data(tok.encode(text));  // resuming: a character the checkpoint's vocabulary lacks is an error naming it
-  std::vector<token_id> x, y;
-  for (split s : {split::train, split::validation}) data.sample(s, 1, settings.block, training_batches(settings), 0, x, y);
   std::printf("data: %s: %lld train and %lld validation tokens, %lld distinct\n", o.data.c_str(),
               static_cast<long long>(data.size(split::train)), static_cast<long long>(data.size(split::validation)),
               static_cast<long long>(tok.vocab_size()));
