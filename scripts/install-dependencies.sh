@@ -12,6 +12,7 @@ packages=(
   libcli11-dev              # example programs and the wfc program: command-line flags
   clang libclang-rt-dev     # fuzz tests (libFuzzer)
   python3-numpy             # the checkpoint interop test (examples/read_checkpoint.py)
+  python3-matplotlib        # the validation study's plots (experiments/report_study.py)
   python3                   # benchmark report script
 )
 sudo=""

@@ -1,5 +1,6 @@
 #pragma once
-// Text data: UTF-8, the character tokenizer, and the split, batched text dataset.
+// Data: UTF-8, the character tokenizer, the split, batched text dataset, and path-star graphs.
 #include "wfc/data/char_tokenizer.hpp"
+#include "wfc/data/path_star.hpp"
 #include "wfc/data/text_dataset.hpp"
 #include "wfc/data/utf8.hpp"
