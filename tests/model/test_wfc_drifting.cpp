@@ -24,10 +24,12 @@ TEST_CASE("drifting past: the unrolled gradient matches finite differences for e
   SECTION("bidirectional future, learned positions, F = 2") { check_gradient<masks::bidirectional, learned_positions>(2, 1.0); }
   SECTION("causal future, rotary positions, damped, F = 3") { check_gradient<masks::causal, rotary_positions>(3, 0.6); }
   SECTION("window<1> future, learned positions, F = 1") { check_gradient<masks::window<1>, learned_positions>(1, 0.8); }
+#if defined(WFC_HAVE_CPU)
   SECTION("the cpu backend in double, bidirectional future, learned positions") {
     check_wfc_gradient<past::drifting, masks::bidirectional, learned_positions, cpu>(tiny_wfc(2), 1.0, targets,
                                                                                     {wfc_draw{0, 2, 1, 2}});
   }
+#endif
 }
 
 TEMPLATE_LIST_TEST_CASE("drifting past: every backend computes the reference's loss and gradients", "[model][wfc][drifting]",
