@@ -203,8 +203,9 @@ void register_benchmarks() {
   for_each_backend([&](auto be) {
     using B = decltype(be);
     if constexpr (!std::is_same_v<B, wfc::reference>) {  // minutes per iteration at this shape
-      const model_shape gpu{gpt_gpu::batch, gpt_gpu::block, gpt_gpu::channels, gpt_gpu::heads, gpt_gpu::layers, gpt_gpu::vocab,
-                            gpu_shape_warmup<B>()};
+      // nanoGPT's GPU configuration (config/train_shakespeare_char.py): batch 64, block 256, 384
+      // channels, 6 heads, 6 layers, the same vocabulary.
+      const model_shape gpu{64, 256, 384, 6, 6, gpt::vocab, gpu_shape_warmup<B>()};
       const std::string shape = gpu.name(), train = "_b" + std::to_string(gpu.batch), wfc_name = "wfc_F4_K2_rotary_";
       const double t = on_device<B>() ? 2.0 : 0.5;  // least timed seconds: one call of seconds is enough on a CPU
       add("gpu_shape_train_iteration", "gpt_" + shape + train, B::name, [gpu](benchmark::State& st) { bm_train_gpt<B>(st, gpu); })->MinTime(t);

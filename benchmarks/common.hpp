@@ -39,20 +39,6 @@ inline constexpr index_t parameters =
     vocab * channels + block * channels + layers * (12 * channels * channels + 13 * channels) + 2 * channels;
 }  // namespace gpt
 
-// nanoGPT's GPU configuration (config/train_shakespeare_char.py): batch 64, block 256, 384
-// channels, 6 heads, 6 layers, the same vocabulary. bench_model times it only when asked
-// (WFC_BENCH_GPU_SHAPE=1): a training iteration takes seconds on a CPU.
-namespace gpt_gpu {
-inline constexpr index_t batch = 64;
-inline constexpr index_t block = 256;
-inline constexpr index_t channels = 384;
-inline constexpr index_t heads = 6;
-inline constexpr index_t layers = 6;
-inline constexpr index_t vocab = 65;
-
-inline constexpr index_t rows = batch * block;  // 16384 token rows
-}  // namespace gpt_gpu
-
 // ---- backends ----------------------------------------------------------------------------------
 
 template <class B>

@@ -206,10 +206,11 @@ inline json run_language_model(lm_context& c, const std::vector<lm_variant>& var
     c.prompts.emplace_back(at, at + s.prompt);
   }
   models.push_back(train_gpt(c, *c.baseline, "GPT (learned positions, nanoGPT)", s.train.iterations));
-  models.push_back(train_gpt(c, *c.rotary, "GPT (rotary)", s.train.iterations));
+  const json rotary = train_gpt(c, *c.rotary, "GPT (rotary)", s.train.iterations);
+  models.push_back(rotary);
   for (const lm_variant& v : variants) run_wfc_variant(c, v, models, exits);
-  // The GPT at the first variant's training FLOPs.
-  const double ratio = models[2]["train_flops"].get<double>() / models[1]["train_flops"].get<double>();
+  // The GPT at the first variant's training FLOPs (its row follows the two GPTs').
+  const double ratio = models[2]["train_flops"].get<double>() / rotary["train_flops"].get<double>();
   const auto iterations = std::int64_t(std::llround(double(s.train.iterations) * ratio));
   gpt_rotary equal(c.rotary->config());
   models.push_back(train_gpt(c, equal, "GPT (rotary), FLOPs of " + variants.front().name, iterations));
