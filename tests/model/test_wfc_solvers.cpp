@@ -1,8 +1,9 @@
 // Solvers and the four spaces at inference: Anderson acceleration on a linear fixed point (every
 // backend), the per-slot and segment residuals against a hand computation, Anderson inside the
-// model, and disembedding (probabilities, entropy in bits) and embedding of any probability vector.
+// model, the solver loop's reads back to the host, and disembedding (probabilities, entropy in bits) and embedding of any probability vector.
 #include <cmath>
 
+#include "support/counting_backend.hpp"
 #include "support/wfc_fixtures.hpp"
 #include "wfc/model/wfc_model.hpp"
 #include "wfc/solver/anderson.hpp"
@@ -141,6 +142,36 @@ TEST_CASE("wfc solvers: Anderson's first step is the plain step, and memory 0 is
   REQUIRE(mixed.second != plain4.second);  // the later steps combine iterates
   REQUIRE_THROWS_AS(run(solvers::anderson{0.0, 4, 0.7, -1}), config_error);
   REQUIRE_THROWS_AS(run(solvers::until_converged{0.0, 4, 0.0}), config_error);
+}
+
+// On a GPU every read back is a synchronisation: a solve may read one set of residual norms per
+// step, and Anderson its Gram row besides, whatever the sequences, slots, pins and memory.
+TEST_CASE("wfc solvers: each step reads the device back once (twice with Anderson)", "[model][wfc][solver]") {
+  const auto reads_per_step = [](auto model, const auto& solver, bool pin) {
+    model.initialise(3);
+    model.reset(2);
+    model.append_past({1, 4, 0, 2, 2, 3});
+    model.reset_future();
+    if (pin) model.embed_slot(1, std::vector<double>{0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, true);
+    host_reads() = 0;
+    const auto report = model.converge(solver);
+    REQUIRE(report.steps == 5);
+    return double(host_reads()) / double(report.steps);
+  };
+  using pinned_model = wfc_model<double, counting_reference>;
+  using drifting_model = wfc_model<double, counting_reference, past::drifting, masks::bidirectional, rotary_positions>;
+  for (bool pin : {false, true}) {
+    CAPTURE(pin);
+    for (residual_norm norm : {residual_norm::segment, residual_norm::per_slot}) {
+      CAPTURE(int(norm));
+      const solvers::until_converged plain{0.0, 5, 0.5, norm};
+      const solvers::anderson mixed{0.0, 5, 0.5, 3, norm};
+      REQUIRE(reads_per_step(pinned_model(tiny(3)), plain, pin) == 1);
+      REQUIRE(reads_per_step(pinned_model(tiny(3)), mixed, pin) == 2);
+      REQUIRE(reads_per_step(drifting_model(tiny(3)), plain, pin) == 1);
+      REQUIRE(reads_per_step(drifting_model(tiny(3)), mixed, pin) == 2);
+    }
+  }
 }
 
 TEMPLATE_LIST_TEST_CASE("wfc disembedding: probabilities are the softmax of the logits, entropy is in bits", "[model][wfc]",

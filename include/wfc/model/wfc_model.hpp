@@ -27,6 +27,7 @@
 // slots from their warm states.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -665,7 +666,9 @@ class wfc_model {
     tensor<bool, 2, Backend> causal, future_keep;  // [window, window], sliced per append; the slots' mask
     clean_step clean;
     buffer<2> state, next, uniform, final, logits, probs, slot_probs;
-    buffer<1> final_mean, final_rstd, entropy, state_norms, step_norms;
+    buffer<1> final_mean, final_rstd, entropy;
+    buffer<1> row_norms, row_factors;  // the solver's: rows' squared norms of the step, then the state; held rows' factors
+    std::vector<T> host_factors;
     ids_buffer positions;
     std::vector<buffer<2>> stream;
     std::vector<block_buffers<T, Backend>> acts;
@@ -696,8 +699,8 @@ class wfc_model {
       probs = buffer<2>(rows, c.vocab);
       slot_probs = buffer<2>(s, c.vocab);
       entropy = buffer<1>(shape<1>{{rows}});
-      state_norms = buffer<1>(shape<1>{{stack}});
-      step_norms = buffer<1>(shape<1>{{stack}});
+      row_norms = buffer<1>(shape<1>{{2 * stack}});
+      row_factors = buffer<1>(shape<1>{{stack}});
       final_mean = buffer<1>(shape<1>{{rows}});
       final_rstd = buffer<1>(shape<1>{{rows}});
       positions = ids_buffer(stack);
@@ -796,7 +799,9 @@ class wfc_model {
   }
 
   // The solver's loop on x ([sequences·per_sequence, width] rows; the slots are rows first …
-  // first + slots of each sequence), the stack attending to `keys` keys per row.
+  // first + slots of each sequence), the stack attending to `keys` keys per row. Each step reads
+  // the device back once for the residual (twice with Anderson: its Gram row first); everything
+  // else stays on the device.
   template <class S, class LayerContext>
   solve_report iterate(const S& solver, tensor_view<T, 2> x, tensor_view<T, 2> next, index_t keys, const LayerContext& layer_context,
                        index_t per_sequence, index_t first) {
@@ -806,6 +811,7 @@ class wfc_model {
     const T eta = T(solver.damping);
     if (mix_.memory != memory || mix_.rows < rows) mix_ = anderson_mixing<T, Backend>(memory, run_.sequences * run_.stack_rows, config_.width);
     mix_.restart();
+    const auto held = held_rows(rows, per_sequence, first);
     solve_report report;
     for (index_t k = 1; k <= solver.max_steps(); ++k) {
       for (std::size_t l = 0; l < blocks_.size(); ++l) {
@@ -815,10 +821,10 @@ class wfc_model {
       // next = v(x) = S(x) − x, then the step Δx: η·v(x), or Anderson's combination minus x
       copy(be, next, run_.stream.back().cview().slice(0, 0, rows));
       axpy(be, next, T(-1), as_const(x));
-      hold_pinned(be, next, per_sequence, first);  // a zero velocity: pinned rows stay out of the mixing
+      if (held) scale_rows(be, next, *held);  // a zero velocity: pinned rows stay out of the mixing
       if (memory > 0) {
         mix_.step(be, next, as_const(x), eta);
-        hold_pinned(be, next, per_sequence, first);  // Σα = 1 only up to rounding: (Σα − 1)·x must not move them
+        if (held) scale_rows(be, next, *held);  // Σα = 1 only up to rounding: (Σα − 1)·x must not move them
       } else {
         scale(be, next, eta);
       }
@@ -832,57 +838,52 @@ class wfc_model {
     return report;
   }
 
-  // Pinned slots' rows of a velocity (or step) set to zero.
-  void hold_pinned(const Backend& be, tensor_view<T, 2> v, index_t per_sequence, index_t first) const {
+  // 0 for the pinned slots' rows, 1 for every other row, on the device (uploaded once per solve);
+  // none when no slot is pinned.
+  std::optional<tensor_view<const T, 1>> held_rows(index_t rows, index_t per_sequence, index_t first) {
+    if (std::none_of(pinned_.begin(), pinned_.end(), [](bool b) { return b; })) return std::nullopt;
+    run_.host_factors.assign(std::size_t(run_.row_factors.size()), T(1));  // rows past `rows`: unused
     for (index_t i = 0; i < index_t(pinned_.size()); ++i)
       if (pinned_[std::size_t(i)])
-        for (index_t s = 0; s < run_.sequences; ++s) {
-          const index_t r = s * per_sequence + first + i;
-          fill(be, v.slice(0, r, r + 1), T(0));
-        }
+        for (index_t s = 0; s < run_.sequences; ++s) run_.host_factors[std::size_t(s * per_sequence + first + i)] = T(0);
+    run_.row_factors.copy_from_host(run_.host_factors);
+    return run_.row_factors.cview().slice(0, 0, rows);
   }
 
   // Slots the future has room for: the horizon, bounded by the window (P + slots ≤ W + 1).
   index_t slot_room() const { return std::min(horizon_, config_.window - run_.past + 1); }
 
-  // The relative update ‖Δx‖/‖x‖ over the slots, or the largest slot's (then every slot's is kept).
+  // The relative update ‖Δx‖/‖x‖ over the free slots (held ones would loosen the tolerance), or the
+  // largest slot's (then every slot's is kept). Both come from the rows' squared norms of the step
+  // and of the state, read back together: one transfer per step.
   double residual(const Backend& be, solve_report& report, residual_norm norm, tensor_view<const T, 2> step,
                   tensor_view<const T, 2> state, index_t per_sequence, index_t first) {
-    const index_t S_ = run_.sequences, f = run_.slots;
-    auto ratio = [](double change, double size) { return size > 0 ? change / size : change; };
+    const index_t S_ = run_.sequences, f = run_.slots, rows = step.extent(0);
+    const auto norms = run_.row_norms.view();
+    row_squared_norms(be, norms.slice(0, 0, rows), step);
+    row_squared_norms(be, norms.slice(0, rows, 2 * rows), state);
+    const auto squares = to_host<Backend>(as_const(norms.slice(0, 0, 2 * rows)));
+    const auto change = [&](index_t r) { return double(squares[std::size_t(r)]); };
+    const auto size = [&](index_t r) { return double(squares[std::size_t(rows + r)]); };
+    const auto ratio = [](double c, double s) { return s > 0 ? c / s : c; };
     if (norm == residual_norm::segment) {
       report.slot_residuals.clear();
-      double change = 0, size = 0;
-      if (first == 0 && per_sequence == f) {
-        change = double(squared_norm(be, step));
-        size = double(squared_norm(be, state));
-      } else {
-        for (index_t s = 0; s < S_; ++s) {
-          const index_t r = s * per_sequence + first;
-          change += double(squared_norm(be, step.slice(0, r, r + f)));
-          size += double(squared_norm(be, state.slice(0, r, r + f)));
-        }
-      }
-      // Over the free slots (held ones would loosen the tolerance): a pinned row's step is zero.
-      for (index_t i = 0; i < f; ++i)
-        if (pinned(i))
-          for (index_t s = 0; s < S_; ++s) {
+      double changes = 0, sizes = 0;
+      for (index_t s = 0; s < S_; ++s)
+        for (index_t i = 0; i < f; ++i)
+          if (!pinned(i)) {
             const index_t r = s * per_sequence + first + i;
-            size -= double(squared_norm(be, state.slice(0, r, r + 1)));
+            changes += change(r);
+            sizes += size(r);
           }
-      return ratio(std::sqrt(change), std::sqrt(size));
+      return ratio(std::sqrt(changes), std::sqrt(sizes));
     }
-    const index_t rows = step.extent(0);
-    row_squared_norms(be, run_.step_norms.view().slice(0, 0, rows), step);
-    row_squared_norms(be, run_.state_norms.view().slice(0, 0, rows), state);
-    const auto change = to_host<Backend>(run_.step_norms.cview().slice(0, 0, rows));
-    const auto size = to_host<Backend>(run_.state_norms.cview().slice(0, 0, rows));
     report.slot_residuals.resize(std::size_t(S_ * f));
     double worst = 0;
     for (index_t s = 0; s < S_; ++s)
       for (index_t i = 0; i < f; ++i) {
-        const auto r = std::size_t(s * per_sequence + first + i);
-        const double q = ratio(std::sqrt(double(change[r])), std::sqrt(double(size[r])));
+        const index_t r = s * per_sequence + first + i;
+        const double q = ratio(std::sqrt(change(r)), std::sqrt(size(r)));
         report.slot_residuals[std::size_t(s * f + i)] = q;
         worst = std::isnan(q) || std::isnan(worst) ? std::nan("") : std::max(worst, q);
       }

@@ -2,12 +2,11 @@
 // Anderson acceleration for a fixed-point iteration x = x + v(x) on a backend's tensors (Walker & Ni,
 // "Anderson acceleration for fixed-point iterations", 2011; type II, without the difference form).
 // The caller computes v(x) (for WFC, one pass of the stack); step() turns it into the accelerated
-// update. Its only host work is the small Gram system: a few dot products per step.
+// update. Its only host work is the small Gram system: one row of dot products read back per step.
 #include <algorithm>
 #include <cmath>
-#include <vector>
-
 #include <string>
+#include <vector>
 
 #include "wfc/core/error.hpp"
 #include "wfc/core/tensor.hpp"
@@ -15,24 +14,22 @@
 namespace wfc {
 
 // Anderson mixing over the last memory + 1 iterates x_j and their velocities v_j: the weights α
-// (Σ α = 1) minimise ‖Σ α_j·v_j‖, from the velocities' Gram matrix kept on the host (a few dot
-// products per step), and the step is Σ α_j·(x_j + η·v_j) − x.
+// (Σ α = 1) minimise ‖Σ α_j·v_j‖, from the velocities' Gram matrix kept on the host, and the step
+// is Σ α_j·(x_j + η·v_j) − x. The iterates are one ring [memory + 1, rows, width], so each step's
+// new Gram row v_newest·v_j is one matrix product and one read back, whatever the memory.
 template <class T, class Backend>
 struct anderson_mixing {
-  template <std::size_t R>
-  using buffer = tensor<T, R, Backend>;
-
-  index_t memory = 0, rows = 0, count = 0, newest = -1;
-  std::vector<buffer<2>> x, v;
-  std::vector<double> gram;  // [(memory + 1)²], ring indices
+  index_t memory = 0, rows = 0, width = 0, count = 0, newest = -1;
+  tensor<T, 3, Backend> x, v;       // [memory + 1, rows, width], ring indices
+  tensor<T, 2, Backend> products;   // [1, memory + 1]: the newest velocity's dot with each
+  std::vector<double> gram;         // [(memory + 1)²], ring indices
 
   anderson_mixing() = default;
-  anderson_mixing(index_t m, index_t r, index_t width) : memory(m), rows(r) {
+  anderson_mixing(index_t m, index_t r, index_t w) : memory(m), rows(r), width(w) {
     if (m == 0) return;
-    for (index_t j = 0; j <= m; ++j) {
-      x.emplace_back(rows, width);
-      v.emplace_back(rows, width);
-    }
+    x = tensor<T, 3, Backend>(shape<3>{{m + 1, r, w}});
+    v = tensor<T, 3, Backend>(shape<3>{{m + 1, r, w}});
+    products = tensor<T, 2, Backend>(shape<2>{{1, m + 1}});
     gram.assign(std::size_t((m + 1) * (m + 1)), 0.0);
   }
 
@@ -48,22 +45,24 @@ struct anderson_mixing {
     if (n > rows) throw shape_error("anderson_mixing: " + std::to_string(n) + " rows exceed the " + std::to_string(rows) + " it holds");
     newest = (newest + 1) % slots;
     count = std::min(count + 1, slots);
-    const auto first = [n](auto& b) { return b.view().slice(0, 0, n); };
-    copy(be, first(x[std::size_t(newest)]), state);
-    copy(be, first(v[std::size_t(newest)]), as_const(velocity));
+    const auto entry = [n](auto& ring, index_t j) { return ring.view()[j].slice(0, 0, n); };
+    copy(be, entry(x, newest), state);
+    copy(be, entry(v, newest), as_const(velocity));
+    // products = v_newest · [v_0 … v_memory] over the first n rows: [1, n·width] × [n·width, slots]
+    // (entries not written since restart() are multiplied too, and never read)
+    const tensor_view<const T, 2> ring_rows(v.data(), shape<2>{{slots, n * width}}, shape<2>{{rows * width, 1}});
+    const auto newest_row = reshape(as_const(entry(v, newest)), shape<2>{{1, n * width}});
+    gemm(be, products.view(), newest_row, transpose(ring_rows));
+    const auto dots = to_host<Backend>(products.cview());
     std::vector<index_t> live;
     for (index_t i = 0; i < count; ++i) live.push_back((newest - i + slots) % slots);
-    for (index_t j : live) {
-      const double g = double(dot(be, as_const(first(v[std::size_t(newest)])), as_const(first(v[std::size_t(j)]))));
-      gram[std::size_t(newest * slots + j)] = gram[std::size_t(j * slots + newest)] = g;
-    }
+    for (index_t j : live) gram[std::size_t(newest * slots + j)] = gram[std::size_t(j * slots + newest)] = double(dots[std::size_t(j)]);
     const auto alpha = weights(live);
     fill(be, velocity, T(0));
     axpy(be, velocity, T(-1), state);
     for (std::size_t i = 0; i < live.size(); ++i) {
-      const auto j = std::size_t(live[i]);
-      axpy(be, velocity, T(alpha[i]), as_const(first(x[j])));
-      axpy(be, velocity, T(alpha[i]) * eta, as_const(first(v[j])));
+      axpy(be, velocity, T(alpha[i]), as_const(entry(x, live[i])));
+      axpy(be, velocity, T(alpha[i]) * eta, as_const(entry(v, live[i])));
     }
   }
 

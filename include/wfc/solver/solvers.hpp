@@ -14,8 +14,8 @@
 // (Anderson acceleration over that many earlier iterates).
 //
 // Training unrolls a fixed number of plain steps (and backpropagates through them); generation and
-// evaluation ask converged() after every step, which costs one scalar read back per step (one per
-// slot with per_slot, and a few dot products with Anderson).
+// evaluation ask converged() after every step: each step reads the rows' norms back once (Anderson
+// also reads its row of dot products), whatever the norm, the pins and the number of sequences.
 #include <type_traits>
 #include <utility>
 #include <vector>
