@@ -2,11 +2,12 @@
 """The GPT baseline in PyTorch, nanoGPT's architecture, timed as bench_model times wfc's.
 
     python3 benchmarks/pytorch_gpt.py                      # nanoGPT's GPU shape, cuda if available
-    python3 benchmarks/pytorch_gpt.py --layers 4 --heads 4 --width 128 --block 64 --batch 12 --device cpu
+    python3 benchmarks/pytorch_gpt.py --layers 4 --heads 4 --width 128 --block 64 --batch 12 --device cpu --threads 1
 
 The model is nanoGPT's (model.py) with its shakespeare_char settings, but no dropout (wfc has
 none): learned position embeddings, pre-LayerNorm blocks without biases, exact GELU, causal
-attention (torch's scaled_dot_product_attention, as nanoGPT uses when it can), a final
+attention (torch's scaled_dot_product_attention, as nanoGPT uses when it can; on torch 1.x, which
+lacks it, nanoGPT's explicit masked softmax), a final
 LayerNorm and a head tied to the token embedding; weights N(0, 0.02), residual projections
 N(0, 0.02/sqrt(2 layers)). One training iteration is what nanoGPT's train.py does per step: the
 forward pass with the cross-entropy loss, backward, gradients clipped to a global norm of 1.0,
@@ -20,7 +21,9 @@ token (no key/value cache), so compare it with wfc's sample_recompute, not sampl
 
 Default arithmetic: float32 without TF32, as wfc computes. --dtype bfloat16 runs the forward pass
 under bf16 autocast (nanoGPT's default on a GPU), --tf32 allows TF32 matrix products, --compile
-uses torch.compile (nanoGPT's default; its compilation time is not counted).
+uses torch.compile (nanoGPT's default; its compilation time is not counted). On the CPU, torch's
+matrix products go through its BLAS: Debian's python3-torch uses the system libblas.so.3, the
+reference BLAS unless OpenBLAS (libopenblas0) is installed, about 15 times slower at this size.
 
 Prints one JSON document (and writes it to --out when given).
 """
@@ -62,16 +65,23 @@ class CausalSelfAttention(nn.Module):
         q = q.view(b, t, self.heads, c // self.heads).transpose(1, 2)
         k = k.view(b, t, self.heads, c // self.heads).transpose(1, 2)
         v = v.view(b, t, self.heads, c // self.heads).transpose(1, 2)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=True)
+        if hasattr(F, "scaled_dot_product_attention"):  # torch >= 2.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=True)
+        else:  # torch 1.x: nanoGPT's explicit causal softmax attention
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+            att = F.softmax(att.masked_fill(~causal, float("-inf")), dim=-1)
+            y = att @ v
         y = y.transpose(1, 2).contiguous().view(b, t, c)
         return self.c_proj(y)
 
 
 class MLP(nn.Module):
-    def __init__(self, width, bias):
+    def __init__(self, width, bias, gelu="exact"):
         super().__init__()
         self.c_fc = nn.Linear(width, 4 * width, bias=bias)
-        self.gelu = nn.GELU()  # exact (erf), as nanoGPT
+        # "exact" (erf), as nanoGPT; "tanh", GPT-2's approximation, as wfc computes it
+        self.gelu = nn.GELU() if gelu == "exact" else nn.GELU(approximate="tanh")
         self.c_proj = nn.Linear(4 * width, width, bias=bias)
 
     def forward(self, x):
@@ -79,12 +89,12 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, width, heads, bias):
+    def __init__(self, width, heads, bias, gelu="exact"):
         super().__init__()
         self.ln_1 = LayerNorm(width, bias)
         self.attn = CausalSelfAttention(width, heads, bias)
         self.ln_2 = LayerNorm(width, bias)
-        self.mlp = MLP(width, bias)
+        self.mlp = MLP(width, bias, gelu)
 
     def forward(self, x):
         x = x + self.attn(self.ln_1(x))
@@ -92,13 +102,15 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, vocab, block, width, heads, layers, bias=False):
+    def __init__(self, vocab, block, width, heads, layers, bias=False, gelu="exact"):
         super().__init__()
+        if gelu not in ("exact", "tanh"):
+            raise ValueError(f"gelu must be 'exact' or 'tanh', not {gelu!r}")
         self.block = block
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(vocab, width),
             wpe=nn.Embedding(block, width),
-            h=nn.ModuleList([Block(width, heads, bias) for _ in range(layers)]),
+            h=nn.ModuleList([Block(width, heads, bias, gelu) for _ in range(layers)]),
             ln_f=LayerNorm(width, bias),
         ))
         self.lm_head = nn.Linear(width, vocab, bias=False)
@@ -131,12 +143,13 @@ class GPT(nn.Module):
         return logits, loss
 
 
-def make_optimizer(model, device):
+def make_optimizer(model, device, weight_decay=0.1, betas=(0.9, 0.99), eps=1e-8):
+    """nanoGPT's AdamW (shakespeare_char's betas): weight decay on the 2-D weights only."""
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     extra = {"fused": True} if device.type == "cuda" else {}
-    return torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99), eps=1e-8, **extra), bool(extra)
+    return torch.optim.AdamW(groups, lr=1e-3, betas=tuple(betas), eps=eps, **extra), bool(extra)
 
 
 def synchronize(device):
@@ -161,12 +174,19 @@ def main():
     ap.add_argument("--tf32", action="store_true", help="allow TF32 matrix products (default: true float32)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (compilation not timed)")
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.compile and not hasattr(torch, "compile"):
+        ap.error(f"--compile needs torch >= 2.0 (this is {torch.__version__})")
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(args.seed)
-    torch.set_float32_matmul_precision("high" if args.tf32 else "highest")  # "highest": no TF32
+    if hasattr(torch, "set_float32_matmul_precision"):  # torch >= 1.12
+        torch.set_float32_matmul_precision("high" if args.tf32 else "highest")  # "highest": no TF32
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
     if device.type == "cuda":
         torch.cuda.set_device(device)
