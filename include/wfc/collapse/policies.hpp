@@ -1,5 +1,5 @@
 #pragma once
-// Collapse policies (DESIGN.md §3): after every solve, a policy looks at the future slots'
+// Collapse policies (docs/design.md): after every solve, a policy looks at the future slots'
 // entropies and says which slots collapse and how strongly. A policy is a small struct:
 //
 //   struct my_policy {

@@ -1,5 +1,5 @@
 #pragma once
-// The collapse loop (DESIGN.md §3), composed at compile time from a WFC model, a collapse policy, a
+// The collapse loop (docs/design.md), composed at compile time from a WFC model, a collapse policy, a
 // sampler and a solver:
 //
 //   prefill the prompt into the past; F max-entropy slots

@@ -1,5 +1,5 @@
 #pragma once
-// Past policies of the WFC model (DESIGN.md §1): what happens to the collapsed tokens in the window.
+// Past policies of the WFC model (docs/design.md): what happens to the collapsed tokens in the window.
 //  - past::pinned: the past keeps its one-hot inputs and attends causally to itself only, so each
 //    layer's keys/values of the past are computed once and cached (WFC's KV cache); future slots
 //    attend to the whole past and, by the future mask, to each other.

@@ -29,7 +29,7 @@ struct window {
   constexpr bool keep(index_t query, index_t key) const { return key <= query + Ahead; }
 };
 
-// Positions are cut into blocks of `size` starting at `offset` (DESIGN.md §2: future slots in
+// Positions are cut into blocks of `size` starting at `offset` (docs/design.md: future slots in
 // blocks of F with a random offset per batch). Positions before `offset` form a partial block 0.
 struct blocks {
   index_t size = 1, offset = 0;

@@ -1,0 +1,115 @@
+#pragma once
+// Evaluation of a WFC model on held-out text (docs/design.md, "Evaluation"), comparable with a
+// GPT's validation loss: every target is predicted once at every slot offset (the batches run once
+// per block offset 0…F−1), from a cold start (no reveal, no partial collapse), with the model's
+// training step count. A drifting past has one window per sequence (its full past, then F slots):
+// each batch runs once.
+#include <cmath>
+#include <vector>
+
+#include "wfc/data/text_dataset.hpp"
+#include "wfc/model/wfc/model.hpp"
+#include "wfc/train/trainer.hpp"
+
+namespace wfc {
+
+struct offset_nll_report {
+  double first_slot = 0;            // NLL of a block's first slot: next-token prediction from a cold start
+  std::vector<double> per_offset;   // NLL by slot offset 0…F−1 (how uncertainty grows with distance)
+  double mean = 0;                  // over every slot
+};
+
+// Over settings.eval_batches fixed batches of split `which` (the trainer's evaluation batches).
+template <class Model>
+offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split which, const trainer_settings& settings) {
+  settings.validate();
+  const index_t F = model.config().future;
+  const index_t passes = Model::past_policy::cached ? F : 1;
+  std::vector<double> sum(std::size_t(F), 0.0);
+  std::vector<token_id> x, y;
+  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
+    data.sample(which, settings.batch, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
+    for (index_t offset = 0; offset < passes; ++offset) {
+      wfc_draw d;
+      d.offset = offset;
+      d.steps = model.objective().steps;
+      d.corrupt = false;  // every slot from max entropy: a revealed or partially collapsed slot would see its answer
+      model.forward(x, y, settings.batch, d);
+      const auto nll = model.offset_nll();
+      for (index_t o = 0; o < F; ++o)
+        if (!std::isnan(nll[std::size_t(o)])) sum[std::size_t(o)] += nll[std::size_t(o)];
+    }
+  }
+  offset_nll_report r;
+  double total = 0;
+  for (index_t o = 0; o < F; ++o) {
+    r.per_offset.push_back(sum[std::size_t(o)] / double(settings.eval_batches * passes));
+    total += r.per_offset.back();
+  }
+  r.first_slot = r.per_offset[0];
+  r.mean = total / double(F);
+  return r;
+}
+
+}  // namespace wfc
+
+namespace wfc {
+
+struct chain_nll_report {
+  double nll = 0;              // nats per predicted token
+  double steps_per_token = 0;  // solver steps per prediction
+  index_t tokens = 0;
+};
+
+// The exact NLL the collapse loop assigns to real text under first-future collapse with teacher
+// forcing (docs/design.md, "Evaluation"): over each evaluation window, the past starts with its
+// first token; then the slots converge (warm after the first token, by `start`), slot 0's
+// distribution scores the true next token, that token joins the past and the slots shift. The
+// same targets as a GPT's validation loss over the same windows. warm_start::none restarts every slot cold after each
+// token (the comparison that shows what a warm start does).
+template <class Model, class Solver>
+chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, const trainer_settings& settings, const Solver& solver,
+                           warm_start start = warm_start::state) {
+  using T = typename Model::value_type;
+  settings.validate();
+  if (settings.block > model.config().window)
+    throw config_error("chain_nll: windows of " + std::to_string(settings.block) + " tokens exceed the model's window of " +
+                       std::to_string(model.config().window));
+  const index_t S = settings.batch, V = model.config().vocab;
+  std::vector<token_id> x, y, column(static_cast<std::size_t>(S));
+  double nll = 0, steps = 0;
+  index_t tokens = 0;
+  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
+    data.sample(which, S, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
+    model.reset(S);
+    for (index_t s = 0; s < S; ++s) column[std::size_t(s)] = x[std::size_t(s * settings.block)];
+    model.append_past(column);
+    model.reset_future();
+    for (index_t t = 0; t < settings.block; ++t) {
+      steps += double(model.converge(solver).steps) * double(S);
+      const index_t f = model.slots();
+      const auto logits = to_host<typename Model::backend_type>(model.future_logits());
+      for (index_t s = 0; s < S; ++s) {
+        const T* row = logits.data() + (s * f) * V;
+        const token_id target = y[std::size_t(s * settings.block + t)];
+        double top = double(row[0]);
+        for (index_t v = 1; v < V; ++v) top = std::max(top, double(row[v]));
+        double total = 0;
+        for (index_t v = 0; v < V; ++v) total += std::exp(double(row[v]) - top);
+        nll += top + std::log(total) - double(row[target]);
+        column[std::size_t(s)] = target;
+      }
+      tokens += S;
+      if (t + 1 == settings.block) break;
+      if (start == warm_start::distribution) model.reembed_future();
+      model.append_past(column);
+      if (start == warm_start::none)
+        model.reset_future();
+      else
+        model.shift_future(1);
+    }
+  }
+  return {nll / double(tokens), steps / double(tokens), tokens};
+}
+
+}  // namespace wfc

@@ -1,0 +1,72 @@
+#pragma once
+// The training objective's settings (docs/design.md, "Training") and one batch's random choices.
+// Each choice that varies is a small policy of its own file: how K is drawn (step_count.hpp), how
+// a slot starts (slot_start.hpp), where the loss goes (loss.hpp). The settings pick the shipped
+// ones; they are plain fields because checkpoints and `wfc train` flags carry them.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "wfc/core/error.hpp"
+#include "wfc/core/rng.hpp"
+#include "wfc/model/wfc/config.hpp"
+#include "wfc/model/wfc/slot_start.hpp"
+#include "wfc/model/wfc/step_count.hpp"
+
+namespace wfc {
+
+struct wfc_objective {
+  index_t steps = 2;              // K: solver steps unrolled in training
+  bool random_steps = false;      // draw K from [1, steps] per batch instead
+  double reveal = 0;              // rate of slots revealed: one-hot of their target, pinned, no loss (trains infilling)
+  double partial = 0;             // rate of slots partially collapsed toward their target at the start
+  double deep_supervision = 0;    // weight of the mean loss of steps 1…K−1 beside the last step's
+  double velocity_penalty = 0;    // weight of the last step's mean squared update ‖Δx‖²/width per slot
+  std::uint64_t seed = 1;         // block offsets, K draws and corruption
+
+  void validate() const {
+    if (steps < 1) throw config_error("wfc_objective: need at least one solver step, got " + std::to_string(steps));
+    if (!(partial >= 0 && partial <= 1)) throw config_error("wfc_objective: the partial-collapse rate must be in [0, 1]");
+    if (!(reveal >= 0 && reveal < 1)) throw config_error("wfc_objective: the reveal rate must be in [0, 1): some slots must be left to learn from");
+    if (!(deep_supervision >= 0) || !(velocity_penalty >= 0))
+      throw config_error("wfc_objective: deep_supervision and velocity_penalty must be ≥ 0");
+  }
+
+  // The shipped policies these settings select.
+  index_t draw_steps(const counter_rng& rng) const {
+    return random_steps ? objective::uniform_count{steps}.draw(rng) : objective::fixed_count{steps}.draw(rng);
+  }
+  objective::reveal_and_partial slot_starts() const { return {reveal, partial}; }
+};
+
+// How slots that stay in the future after a collapse start the next solve: from max entropy
+// (none), from their converged states (state), or from the embedding of their own distributions
+// (distribution: what a slot believes rather than its raw state; training's partial collapses show
+// the model inputs of that kind, while a converged state is an input only an unrolled step shows).
+enum class warm_start { none, state, distribution };
+
+// One batch's random choices: where blocks start and how many steps run. draw(i) of an objective
+// is always the same, so a run is reproducible and a gradient check sees one function.
+struct wfc_draw {
+  index_t offset = 0, steps = 1;
+  index_t start = 0;         // drifting past: empty rows at the front of the window (a shorter past)
+  std::uint64_t stream = 0;  // corruption draws
+  bool corrupt = true;       // reveal and partially collapse slots at the objective's rates (evaluation: false)
+};
+
+// Batch i's draw for sequences of `tokens` tokens (which bound a drifting past's empty rows; a
+// pinned past has none). Counters of the batch's generator: 0 the block offset, 1 the step count,
+// 2 the empty rows.
+inline wfc_draw draw_batch(const wfc_objective& objective, const wfc_config& config, bool past_cached, std::uint64_t i,
+                           index_t tokens) {
+  const counter_rng rng(objective.seed, i);
+  wfc_draw d;
+  d.offset = std::min(config.future - 1, index_t(rng.uniform<double>(0) * double(config.future)));
+  d.steps = objective.draw_steps(rng);
+  const index_t past_rows = tokens - config.future + 1;
+  if (!past_cached && past_rows > 0) d.start = std::min(past_rows - 1, index_t(rng.uniform<double>(2) * double(past_rows)));
+  d.stream = i;
+  return d;
+}
+
+}  // namespace wfc

@@ -1,0 +1,170 @@
+#pragma once
+// A training batch's inputs (docs/design.md, "Training"): the checks, each slot's target, offset
+// within its block, starting probability vector and step factor (η, or 0 for a pinned slot), the
+// positions and the future stream's mask, uploaded once per batch.
+//
+// Pinned past: the T targets get one slot each, cut into blocks of F with the draw's offset; target
+// t stands for the token at t + 1 and sits at position t. Drifting past: each sequence becomes one
+// window of T − F + 1 past rows (the first d.start of them empty) and F slots for the last F targets.
+#include <string>
+#include <vector>
+
+#include "wfc/core/error.hpp"
+#include "wfc/model/wfc/objective.hpp"
+#include "wfc/model/wfc/slot_start.hpp"
+#include "wfc/model/wfc/training_buffers.hpp"
+#include "wfc/nn/masks.hpp"
+
+namespace wfc::detail {
+
+// The sequence length T of a batch, once ids, targets and the draw fit the model.
+template <class Past, class Ids>
+index_t check_wfc_batch(const wfc_config& c, const wfc_objective& o, const Ids& ids, const Ids& targets, index_t sequences,
+                        const wfc_draw& d) {
+  if (sequences <= 0 || ids.empty() || ids.size() % std::size_t(sequences) != 0)
+    throw shape_error("wfc_model: " + std::to_string(ids.size()) + " tokens are not " + std::to_string(sequences) +
+                      " sequences of equal length");
+  if (targets.size() != ids.size())
+    throw shape_error("wfc_model: " + std::to_string(targets.size()) + " targets for " + std::to_string(ids.size()) + " tokens");
+  const index_t steps = index_t(ids.size()) / sequences;
+  if (steps > c.window)
+    throw shape_error("wfc_model: sequences of " + std::to_string(steps) + " tokens exceed the window of " + std::to_string(c.window) +
+                      " positions");
+  if (d.steps < 1 || d.steps > o.steps || d.offset < 0 || d.offset >= c.future)
+    throw config_error("wfc_model: a draw needs 1 ≤ steps ≤ " + std::to_string(o.steps) + " and 0 ≤ offset < F");
+  if constexpr (!Past::cached) {
+    if (steps < c.future)
+      throw shape_error("wfc_model: a drifting past trains on windows of T − F + 1 past tokens and F slots, so sequences need at least F = " +
+                        std::to_string(c.future) + " tokens, got " + std::to_string(steps));
+    if (d.start < 0 || d.start > steps - c.future)
+      throw config_error("wfc_model: a drifting draw's empty rows (" + std::to_string(d.start) + ") must leave at least one past token");
+  }
+  return steps;
+}
+
+inline void check_wfc_targets(const wfc_config& c, const std::vector<token_id>& targets) {
+  for (token_id y : targets)
+    if (y != ignore_index && (y < 0 || y >= c.vocab))
+      throw value_error("wfc_model: target " + std::to_string(y) + " is outside the vocabulary of " + std::to_string(c.vocab));
+}
+
+// The blocks that cut a batch's targets: target t (a label of t + 1: the position of the token
+// it stands for) is in the block of its label.
+inline masks::blocks training_blocks(const wfc_config& c, const wfc_draw& d) { return masks::blocks{c.future, d.offset}; }
+// A target's offset within its block (labels start at 1, so block 0 may be short).
+inline index_t slot_offset(const wfc_config& c, index_t target, const wfc_draw& d) {
+  const index_t label = target + 1;
+  return label - std::max<index_t>(training_blocks(c, d).start(label), 1);
+}
+
+// The generator a batch's slot starts draw from.
+inline counter_rng corruption_rng(const wfc_objective& o, const wfc_draw& d) { return counter_rng(o.seed ^ 0x5bd1e995u, d.stream); }
+
+// Slot row r's start (host_targets[r] set, host_probs[r] uniform), from the policy unless the
+// draw is clean: revealed, the one-hot of its target (pinned, not scored); partially collapsed,
+// α·onehot(target) + (1 − α)·uniform. Counts the scored slots.
+template <class StartPolicy, class T, class Backend>
+void start_slot(wfc_training_buffers<T, Backend>& t, const StartPolicy& policy, index_t vocab, index_t r, const counter_rng& rng) {
+  objective::require_slot_start_policy<StartPolicy>();
+  token_id& y = t.host_targets[std::size_t(r)];
+  if (!t.draw.corrupt || y == ignore_index) {
+    t.counted += y != ignore_index;
+    return;
+  }
+  auto* p = t.host_probs.data() + r * vocab;
+  const objective::slot_start s = policy.start(rng, r);
+  if (s.revealed) {
+    for (index_t v = 0; v < vocab; ++v) p[v] = v == y ? T(1) : T(0);
+    t.host_factor[std::size_t(r)] = T(0);
+    y = ignore_index;
+    return;
+  }
+  ++t.counted;
+  if (!s.partial) return;
+  const T alpha = T(s.alpha);
+  for (index_t v = 0; v < vocab; ++v) p[v] = (T(1) - alpha) / T(vocab) + (v == y ? alpha : T(0));
+}
+
+template <class T, class Backend>
+void upload_inputs(wfc_training_buffers<T, Backend>& t) {
+  t.targets.copy_from_host(t.host_targets);
+  t.probs.copy_from_host(t.host_probs);
+  t.step_factor.copy_from_host(t.host_factor);
+}
+
+// Pinned past: ids, targets, positions and the slots' starting probability vectors; the future mask.
+template <class FutureMask, class StartPolicy, class T, class Backend>
+void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config& c, const wfc_objective& o, const StartPolicy& policy,
+                          double damping, const std::vector<token_id>& ids, const std::vector<token_id>& targets, const wfc_draw& d) {
+  const index_t n = t.rows(), steps = t.steps, V = c.vocab;
+  check_wfc_targets(c, targets);
+  t.ids.copy_from_host(ids);
+  std::vector<token_id> pos(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) pos[std::size_t(i)] = token_id(i % steps);
+  t.positions.copy_from_host(pos);
+  t.host_probs.assign(static_cast<std::size_t>(n * V), T(1) / T(V));  // reused: no allocation per batch
+  t.host_factor.assign(static_cast<std::size_t>(n), T(damping));
+  t.host_targets = targets;
+  t.host_offsets.resize(std::size_t(n));
+  const counter_rng rng = corruption_rng(o, d);
+  t.counted = 0;
+  for (index_t r = 0; r < n; ++r) {
+    t.host_offsets[std::size_t(r)] = slot_offset(c, r % steps, d);
+    start_slot(t, policy, V, r, rng);
+  }
+  upload_inputs(t);
+  if (t.keep_offset != d.offset) {  // the mask depends on the batch shape and the offset only
+    const auto blocks = training_blocks(c, d);
+    t.future_keep = tensor<bool, 2, Backend>(
+        shape<2>{{steps, 2 * steps}},
+        attention_mask(masks::before_block{blocks}, steps, masks::within_block<FutureMask>{blocks}, steps, 1));
+    t.keep_offset = d.offset;
+  }
+}
+
+// Drifting past: each sequence's window of T − F + 1 past rows (the first d.start of them empty)
+// and F slots for the last F targets.
+template <class FutureMask, class StartPolicy, class T, class Backend>
+void prepare_drifting_batch(wfc_training_buffers<T, Backend>& t, const wfc_config& c, const wfc_objective& o, const StartPolicy& policy,
+                            double damping, const std::vector<token_id>& ids, const std::vector<token_id>& targets, const wfc_draw& d) {
+  const index_t S = t.sequences, T_ = t.steps, n = t.future_rows, V = c.vocab, F = c.future;
+  const index_t past_end = T_ - F + 1, start = d.start;
+  check_wfc_targets(c, targets);
+  for (token_id id : ids)
+    if (id < 0 || id >= V)
+      throw value_error("wfc_model: token " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(V));
+  t.host_probs.assign(static_cast<std::size_t>(S * n * V), T(1) / T(V));
+  t.host_factor.assign(static_cast<std::size_t>(S * n), T(damping));
+  t.host_targets.assign(std::size_t(S * n), ignore_index);
+  t.host_offsets.assign(std::size_t(S * n), -1);
+  std::vector<token_id> pos(std::size_t(S * n), 0);
+  const counter_rng rng = corruption_rng(o, d);
+  t.counted = 0;
+  for (index_t s = 0; s < S; ++s) {
+    for (index_t j = 0; j < past_end; ++j) {
+      const index_t r = s * n + j;
+      if (j < start) {
+        t.host_factor[std::size_t(r)] = T(0);  // empty: never moves, never seen
+        continue;
+      }
+      pos[std::size_t(r)] = token_id(j - start);
+      std::fill_n(t.host_probs.begin() + r * V, V, T(0));
+      t.host_probs[std::size_t(r * V + ids[std::size_t(s * T_ + j)])] = T(1);
+    }
+    for (index_t i = 0; i < F; ++i) {
+      const index_t r = s * n + past_end + i;
+      pos[std::size_t(r)] = token_id(past_end - 1 + i - start);
+      t.host_targets[std::size_t(r)] = targets[std::size_t(s * T_ + past_end - 1 + i)];
+      t.host_offsets[std::size_t(r)] = i;
+      start_slot(t, policy, V, r, rng);
+    }
+  }
+  t.positions.copy_from_host(pos);
+  upload_inputs(t);
+  if (t.keep_offset != start) {  // the mask depends on the batch shape and the empty rows only
+    t.future_keep = tensor<bool, 2, Backend>(shape<2>{{n, n}}, attention_mask(masks::drifting_window<FutureMask>{start, past_end}, n));
+    t.keep_offset = start;
+  }
+}
+
+}  // namespace wfc::detail

@@ -1,0 +1,120 @@
+#pragma once
+// Everything one training batch shape needs (llm.c's activations, named): the inputs as uploaded,
+// the clean stream and its keys/values, the future stream's state after every unrolled step with
+// each block's activations inside it, the head at every step, and the gradients backward walks
+// with. Reallocated only when the shape (sequences, tokens, most steps) changes.
+#include <cstdint>
+#include <vector>
+
+#include "wfc/model/block_buffers.hpp"
+#include "wfc/model/wfc/config.hpp"
+#include "wfc/model/wfc/objective.hpp"
+#include "wfc/nn/masks.hpp"
+
+namespace wfc {
+
+template <class T, class Backend>
+struct wfc_training_buffers {
+  template <std::size_t R>
+  using buffer = tensor<T, R, Backend>;
+  using ids_buffer = tensor<token_id, 1, Backend>;
+
+  index_t sequences = 0, steps = 0, max_steps = 0, counted = 0, keep_offset = -1;
+  index_t future_rows = 0;  // rows per sequence in the future stream: T (pinned) or the window's T + 1 (drifting)
+  index_t future_keys = 0;  // keys a future row sees: 2T (the clean past and its own stream) or T + 1
+  wfc_draw draw;
+  std::vector<token_id> host_targets;
+  std::vector<index_t> host_offsets;  // each future row's slot offset (−1: not a slot)
+  std::vector<T> host_probs, host_factor;
+  ids_buffer ids, targets, positions;
+  tensor<bool, 2, Backend> causal, future_keep;
+  buffer<2> probs, pos_embed, delta, carry;
+  buffer<1> step_factor;  // η per slot, 0 for a revealed (pinned) one
+  std::vector<buffer<2>> clean, dclean;                   // clean stream entering each block (and leaving the last)
+  std::vector<block_buffers<T, Backend>> clean_acts;      // [layer]
+  std::vector<buffer<2>> state, dstate;                   // future state after each step (0 = start)
+  std::vector<std::vector<buffer<2>>> stream;             // [step][layer]: the stack's stream inside each step
+  std::vector<std::vector<block_buffers<T, Backend>>> acts;  // [step][layer]
+  std::vector<buffer<2>> final, logits, dlogits, dfinal;  // per step (deep supervision reads the earlier ones)
+  std::vector<buffer<1>> final_mean, final_rstd, loss_rows;
+  buffer<1> dloss;
+  std::vector<buffer<2>> dkeys, dvalues;  // per layer [N, width]: gradients of the clean stream's keys/values
+  std::vector<buffer<2>> dstream;         // two, alternating through the stack
+  block_scratch_buffers<T, Backend> clean_scratch{0, 0, 0, 0, 0}, future_scratch{0, 0, 0, 0, 0};
+
+  index_t rows() const { return sequences * future_rows; }
+
+  void resize(index_t s, index_t t, index_t k_max, const wfc_config& c, bool cached) {
+    if (s == sequences && t == steps && k_max == max_steps) return;
+    sequences = s;
+    steps = t;
+    max_steps = k_max;
+    keep_offset = -1;
+    future_rows = cached ? t : t + 1;
+    future_keys = cached ? 2 * t : t + 1;
+    const index_t n = rows(), d = c.width;
+    targets = ids_buffer(n);
+    positions = ids_buffer(n);
+    probs = buffer<2>(n, c.vocab);
+    step_factor = buffer<1>(shape<1>{{n}});
+    pos_embed = buffer<2>(n, d);
+    delta = buffer<2>(n, d);
+    carry = buffer<2>(n, d);
+    allocate_clean(c, cached);
+    allocate_future(c);
+  }
+
+ private:
+  // The clean stream and the gradients of its keys/values (a pinned past only).
+  void allocate_clean(const wfc_config& c, bool cached) {
+    const index_t s = sequences, t = steps, clean_rows = s * t, d = c.width;
+    clean.clear();
+    dclean.clear();
+    clean_acts.clear();
+    dkeys.clear();
+    dvalues.clear();
+    if (!cached) return;
+    ids = ids_buffer(clean_rows);
+    causal = tensor<bool, 2, Backend>(shape<2>{{t, t}}, attention_mask(masks::causal{}, t));
+    for (index_t l = 0; l <= c.layers; ++l) clean.emplace_back(clean_rows, d);
+    for (int i = 0; i < 2; ++i) dclean.emplace_back(clean_rows, d);
+    for (index_t l = 0; l < c.layers; ++l) clean_acts.emplace_back(s, t, t, d, c.heads);
+    for (index_t l = 0; l < c.layers; ++l) {
+      dkeys.emplace_back(clean_rows, d);
+      dvalues.emplace_back(clean_rows, d);
+    }
+    clean_scratch = block_scratch_buffers<T, Backend>(s, t, t, d, c.heads);
+  }
+
+  // The future stream: its state after each of up to max_steps steps, the stack inside each, the head.
+  void allocate_future(const wfc_config& c) {
+    const index_t n = rows(), d = c.width;
+    for (auto* v : {&state, &final, &logits, &dlogits, &dfinal, &dstate, &dstream}) v->clear();
+    for (auto* v : {&final_mean, &final_rstd, &loss_rows}) v->clear();
+    stream.clear();
+    acts.clear();
+    for (index_t k = 0; k <= max_steps; ++k) {
+      state.emplace_back(n, d);
+      final.emplace_back(n, d);
+      logits.emplace_back(n, c.vocab);
+      final_mean.emplace_back(shape<1>{{n}});
+      final_rstd.emplace_back(shape<1>{{n}});
+      loss_rows.emplace_back(shape<1>{{n}});
+      stream.emplace_back();
+      acts.emplace_back();
+      if (k == 0) continue;
+      for (index_t l = 0; l <= c.layers; ++l) stream.back().emplace_back(n, d);
+      for (index_t l = 0; l < c.layers; ++l) acts.back().emplace_back(sequences, future_rows, future_keys, d, c.heads);
+    }
+    dlogits.emplace_back(n, c.vocab);
+    dfinal.emplace_back(n, d);
+    dloss = buffer<1>(shape<1>{{n}});
+    for (int i = 0; i < 2; ++i) {
+      dstate.emplace_back(n, d);
+      dstream.emplace_back(n, d);
+    }
+    future_scratch = block_scratch_buffers<T, Backend>(sequences, future_rows, future_keys, d, c.heads);
+  }
+};
+
+}  // namespace wfc
