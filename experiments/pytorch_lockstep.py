@@ -23,12 +23,12 @@ How it gets wfc's run:
 
 Run it end to end from the repository root (a GPT with learned positions; any seed and sizes):
 
-    build/tools/wfc/wfc train ../shared/data/tinyshakespeare.txt --seed 7 --iterations 2000 \\
+    build/tools/wfc/wfc train tinyshakespeare.txt --seed 7 --iterations 2000 \\
         --threads 1 --stop-at 1 --out step1.safetensors
-    build/tools/wfc/wfc train ../shared/data/tinyshakespeare.txt --seed 7 --iterations 2000 \\
+    build/tools/wfc/wfc train tinyshakespeare.txt --seed 7 --iterations 2000 \\
         --threads 1 --out run.safetensors --metrics run.csv
     LD_LIBRARY_PATH=/tmp/openblas/root/usr/lib/x86_64-linux-gnu/openblas-serial \\
-        /usr/bin/python3 experiments/pytorch_lockstep.py --data ../shared/data/tinyshakespeare.txt \\
+        /usr/bin/python3 experiments/pytorch_lockstep.py --data tinyshakespeare.txt \\
         --checkpoint step1.safetensors --metrics run.csv
 
 The two wfc runs take the same flags, so that the second one's first iteration is the first one's

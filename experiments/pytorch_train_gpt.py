@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """nanoGPT's shakespeare_char CPU recipe in PyTorch: the reference for examples/train_gpt's loss.
 
-    python3 experiments/pytorch_train_gpt.py --data ../shared/data/tinyshakespeare.txt \\
+    python3 experiments/pytorch_train_gpt.py --data tinyshakespeare.txt \\
         --seed 1 --eval-batches 200 --out pytorch_seed1.json
 
 What nanoGPT's train.py does with config/train_shakespeare_char.py and its README's CPU flags
@@ -108,7 +108,7 @@ def mean_loss(model, batches):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="../shared/data/tinyshakespeare.txt")
+    ap.add_argument("--data", default="tinyshakespeare.txt")
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--iterations", type=int, default=2000)
     ap.add_argument("--eval-batches", type=int, default=20, help="batches per split per evaluation (eval_iters)")

@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(
   g++ cmake make            # toolchain
+  ccache                    # compiler cache (CI; optional for a user)
   libeigen3-dev             # CPU backend: GEMM
   libxsimd-dev xtl-dev      # CPU backend: SIMD kernels (xsimd's CMake target names xtl)
   libtrilinos-kokkos-dev    # Kokkos backend (Debian ships Kokkos inside Trilinos: Serial only)

@@ -4,6 +4,7 @@
 # the test that raised it. Takes a while: everything is rebuilt instrumented.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake --preset asan
+# WFC_COMPILER_LAUNCHER (e.g. ccache) wraps the compiler, as CI does.
+cmake --preset asan ${WFC_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER="$WFC_COMPILER_LAUNCHER"}
 cmake --build --preset asan -j"$(nproc)"
 ctest --preset asan -j"$(nproc)"

@@ -2,7 +2,7 @@
 // GEMM on our own packed kernel (packed_gemm.hpp) for every view whose output has a unit stride
 // (row-major c directly, a column-major c as cᵀ = bᵀ·aᵀ); a and b may have any strides. A doubly
 // strided c (rare) goes through Eigen, which evaluates into a temporary and scatters.
-#include <Eigen/Core>
+#include "wfc/backend/cpu/third_party.hpp"  // Eigen
 
 #include "wfc/backend/cpu/packed_gemm.hpp"
 #include "wfc/backend/cpu/parallel.hpp"

@@ -16,9 +16,7 @@
 #include "wfc/backend/cpu/parallel.hpp"
 #include "wfc/backend/cpu/simd.hpp"
 
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
+#include "wfc/backend/cpu/third_party.hpp"  // the intrinsics
 
 #if defined(__GNUC__) || defined(__clang__)
 #define WFC_PREFETCH_WRITE(p) __builtin_prefetch((p), 1)

@@ -2,7 +2,7 @@
 // The one place that talks to xsimd, so a newer xsimd (9+ renamed hadd to reduce_add and added
 // reduce_max) is one change here. Kernels are written once against simd::batch<T>: a vector body
 // plus a scalar tail, on the widest instruction set this build enables (-march decides).
-#include <xsimd/xsimd.hpp>
+#include "wfc/backend/cpu/third_party.hpp"  // xsimd
 
 #include <algorithm>
 #include <cstddef>
