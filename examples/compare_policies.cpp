@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 namespace {
 
@@ -52,12 +53,26 @@ struct row {
 int run(const options& o) {
   using namespace wfc;
   wfc_examples::set_threads(o.threads);
-  const std::string text = read_text_file(o.data);
-  const auto tok = char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));
+  // Every flag before the text is read and the two models train.
   trainer_settings t;
   t.iterations = o.iterations;
   t.eval_interval = o.iterations;
+  t.validate();
+  using count = std::pair<const char*, index_t>;
+  for (const count& c : {count{"--samples", o.samples}, count{"--tokens", o.tokens}, count{"--prompt", o.prompt}})
+    if (c.second < 1) throw config_error(std::string(c.first) + " must be at least 1, got " + std::to_string(c.second));
+  sampler{o.temperature}.validate();
+  solvers::anderson{o.tolerance, o.limit, 1.0, 3}.validate();
+  wfc_objective objective;
+  objective.reveal = o.reveal;
+  objective.partial = o.partial;
+  objective.validate();
+  const std::string text = read_text_file(o.data);
+  const auto tok = char_tokenizer::from_text(text);
+  const text_dataset data(tok.encode(text));
+  if (o.prompt > data.size(split::validation))
+    throw config_error("--prompt " + std::to_string(o.prompt) + ": the prompts are windows of the validation text, which has only " +
+                       std::to_string(data.size(split::validation)) + " characters");
 
   gpt_config gc;
   gc.vocab = tok.vocab_size();
@@ -69,10 +84,8 @@ int run(const options& o) {
   wfc_config wc;
   wc.vocab = tok.vocab_size();
   wc.future = 4;
-  wfc_objective obj;
+  wfc_objective obj = objective;
   obj.steps = 2;
-  obj.reveal = o.reveal;
-  obj.partial = o.partial;
   wfc_type model(wc, obj, solvers::fixed_steps{2, 1.0});
   model.initialise(t.seed);
   std::fprintf(stderr, "training the WFC model (F 4, K 2, rotary, reveal %g, partial %g)\n", o.reveal, o.partial);

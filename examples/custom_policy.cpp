@@ -40,9 +40,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   return wfc_examples::exit_code([&] {
     using namespace wfc;
+    t.validate();  // every flag before the text is built and the model trains
+    if (!(bits >= 0)) throw config_error("--bits must be ≥ 0 (entropies are never negative), got " + std::to_string(bits));
     const std::string text = path.empty() ? wfc_examples::generated_play(100000) : read_text_file(path);
     const auto tok = char_tokenizer::from_text(text);
     const text_dataset data(tok.encode(text));
+    const auto prompt = tok.encode("KING:\n");  // a text without these characters is refused before training
     wfc_config c;
     c.vocab = tok.vocab_size();
     c.layers = 2;
@@ -54,7 +57,6 @@ int main(int argc, char** argv) {
     auto gen = make_generator(m, confident_prefix{bits}, sampler{0.8}, solvers::anderson{1e-2, 8});
     generation_settings s;
     s.max_tokens = 200;
-    const auto prompt = tok.encode("KING:\n");
     const generation_result out = gen.run(prompt, s);
     std::printf("val loss %.4f after %lld iterations\n%s%s\n\n%zu tokens in %lld solves: %.2f tokens per solve, %.2f steps per token\n",
                 trained.val_loss, static_cast<long long>(t.iterations), tok.decode(prompt).c_str(), tok.decode(out.tokens).c_str(),

@@ -5,10 +5,12 @@
 //   ./mlp_spirals [backend] [steps]
 #include <wfc/wfc.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -106,9 +108,17 @@ int train(int steps) {
 
 int main(int argc, char** argv) {
   const std::string backend = argc > 1 ? argv[1] : "cpu";
-  const int steps = argc > 2 ? std::atoi(argv[2]) : 1000;
   try {
-    if (steps < 1) throw wfc::value_error("steps must be a positive number");
+    if (argc > 3) throw wfc::config_error("usage: mlp_spirals [backend] [steps]; got " + std::to_string(argc - 1) + " arguments");
+    // A whole number and nothing else: "1e3" or "10x" are refused, not read as 1 or 10.
+    const std::string given = argc > 2 ? argv[2] : "1000";
+    char* end = nullptr;
+    errno = 0;
+    const long long parsed = std::strtoll(given.c_str(), &end, 10);
+    if (given.empty() || *end != '\0' || errno == ERANGE || parsed < 1 || parsed > std::numeric_limits<int>::max())
+      throw wfc::value_error("steps must be a whole number from 1 to " + std::to_string(std::numeric_limits<int>::max()) + ", got '" +
+                             given + "'");
+    const int steps = int(parsed);
     if (backend == "reference") return train<wfc::reference>(steps);
 #if defined(WFC_HAVE_CPU)
     if (backend == "cpu") return train<wfc::cpu>(steps);

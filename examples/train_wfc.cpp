@@ -139,6 +139,15 @@ int main(int argc, char** argv) {
 
   return wfc_examples::exit_code([&] {
     wfc_examples::set_threads(o.threads);
+    // Every flag before the text is read and the model trains.
+    o.train.validate();
+    wfc_examples::validate_objective(o.objective);
+    if (!(o.damping > 0 && o.damping <= 1)) throw wfc::config_error("--damping must be in (0, 1], got " + std::to_string(o.damping));
+    wfc::solvers::anderson{o.tolerance, 4 * o.objective.steps, o.damping, 3}.validate();
+    const wfc::index_t F = o.model.future;
+    if (o.past == "pinned" && o.train.block < 2 * F - 1)  // blocks of F at every offset: each offset in every pass
+      throw wfc::config_error("--block " + std::to_string(o.train.block) + " cannot score every slot offset of F = " + std::to_string(F) +
+                              " in the evaluation: a pinned past needs at least 2F − 1 = " + std::to_string(2 * F - 1));
     if (o.positions != "learned" && o.positions != "rotary")
       throw wfc::config_error("--positions must be learned or rotary, got '" + o.positions + "'");
     if (o.past != "pinned" && o.past != "drifting")

@@ -27,7 +27,7 @@ struct options {
   wfc::trainer_settings train;
   wfc_examples::collapse_options collapse;
   wfc::index_t tokens = 300;
-  std::size_t picture = 64;  // solves drawn in the SVG
+  wfc::index_t picture = 64;  // solves drawn in the SVG
   std::uint64_t seed = 1;
   int threads = 0;
 };
@@ -35,7 +35,16 @@ struct options {
 int run(options& o) {
   using namespace wfc;
   wfc_examples::set_threads(o.threads);
-  o.collapse.validate();
+  // Every flag before the text is built and the model trains (a minute): a mistake costs nothing.
+  o.collapse.validate(o.tokens);
+  o.train.validate();
+  if (o.prompt.empty()) throw config_error("--prompt is empty; give at least one character to start from");
+  if (o.picture < 1)
+    throw config_error("--picture-solves must be at least 1, got " + std::to_string(o.picture) + " (--svg \"\" draws none)");
+  if (2 * o.model.future > o.train.block)
+    throw config_error("--future " + std::to_string(o.model.future) + " needs a --block of at least 2·F = " +
+                       std::to_string(2 * o.model.future) + " (generation keeps F slots beside the past), got " +
+                       std::to_string(o.train.block));
   const std::string text = o.data.empty() ? wfc_examples::generated_play() : read_text_file(o.data);
   if (text.empty()) throw io_error("'" + o.data + "' holds no text (an empty file, or a directory?)");
   if (!o.save_text.empty()) {  // the training text, for other programs (compare_policies, train_wfc)
@@ -46,6 +55,8 @@ int run(options& o) {
   const auto tok = char_tokenizer::from_text(text);
   const text_dataset data(tok.encode(text));
   const auto prompt = tok.encode(o.prompt);  // an unknown character is an error naming it
+  const auto stop = tok.encode(o.stop);
+  if (o.collapse.policy == "target") o.collapse.target_token(tok);
   wfc_config config = o.model;
   config.vocab = tok.vocab_size();
   config.window = o.train.block;
@@ -71,7 +82,7 @@ int run(options& o) {
   const generation_result out = wfc_examples::with_policy(o.collapse, tok, [&](auto policy) {
     auto gen = make_generator(model, policy, o.collapse.sampler(), o.collapse.solver());
     generation_settings s = o.collapse.settings(o.tokens, o.seed);
-    s.stop = tok.encode(o.stop);
+    s.stop = stop;
     return gen.run(prompt, s, observe);
   });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -84,7 +95,8 @@ int run(options& o) {
   std::printf("entropy of the future slots at each solve (▁ 0 bits … █ %.1f bits; • collapsed and held), then what it emitted:\n%s\n",
               max_bits, wfc_examples::entropy_sparklines(frames, max_bits, 32).c_str());
   if (!o.svg.empty()) {  // the first solves: enough to watch the wave move, cells large enough to read
-    const std::vector<wfc_examples::entropy_frame> first(frames.begin(), frames.begin() + std::ptrdiff_t(std::min(frames.size(), o.picture)));
+    const std::size_t shown = std::min(frames.size(), std::size_t(o.picture));
+    const std::vector<wfc_examples::entropy_frame> first(frames.begin(), frames.begin() + std::ptrdiff_t(shown));
     wfc_examples::write_text(o.svg, wfc_examples::entropy_svg(first, max_bits, "WFC generation: entropy of the future slots, first " +
                                                                                  std::to_string(first.size()) + " solves (" + o.collapse.policy +
                                                                                  " policy)"));

@@ -603,9 +603,15 @@ int run(const options& o) {
   g.prompt_length = o.prompt_length;
   g.per_prompt = (o.characters + o.prompts - 1) / o.prompts;
   g.seed = o.seed;
-  if (g.F < 2 || g.window < 2 || g.M < 1 || o.prompts < 1 || g.per_prompt < 1 || g.prompt_length < g.window)
-    throw config_error("oracle: --future must be at least 2 and below the block, --paths, --prompts and --characters positive, "
-                       "and --prompt-length at least the context (block − F + 1 = " + std::to_string(g.window) + ")");
+  if (g.F < 2 || g.window < 2 || g.M < 1 || o.prompts < 1 || g.per_prompt < 1 || o.entropy_positions < 1 || g.prompt_length < g.window)
+    throw config_error("oracle: --future must be at least 2 and below the block, --paths, --prompts, --characters and "
+                       "--entropy-positions positive, and --prompt-length at least the context (block − F + 1 = " + std::to_string(g.window) + ")");
+  // The prompts and the entropy positions are windows of the validation text.
+  const index_t validation = data.size(split::validation), needed = std::max(g.prompt_length, g.window + g.F);
+  if (validation < needed)
+    throw config_error("oracle: the validation text has " + std::to_string(validation) + " characters; --prompt-length (" +
+                       std::to_string(g.prompt_length) + ") and the context plus F (" + std::to_string(g.window + g.F) + ") need " +
+                       std::to_string(needed));
   Gpt model(config);
   json results = {{"data", o.data}, {"threads", wfc_examples::thread_note<backend>()}};
   if (loaded) {

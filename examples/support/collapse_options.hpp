@@ -37,11 +37,31 @@ struct collapse_options {
     app.add_flag("--warm", warm, "start each solve from the previous solve's states instead of max entropy (fewer steps, worse text)");
   }
 
-  // The policy's name and the sampler, checked before a program trains or loads anything.
-  void validate() const {
+  // Every flag, checked before a program trains or loads anything: the policy's name, each
+  // policy's setting (whichever policy runs: an impossible value is a mistake either way), the
+  // sampler and the solver. `tokens` is the program's --tokens, the budget the target must fall in.
+  void validate(wfc::index_t tokens) const {
     if (policy != "first" && policy != "threshold" && policy != "median" && policy != "target" && policy != "horizon")
       throw wfc::config_error("--policy must be first, threshold, median, target or horizon, got '" + policy + "'");
+    if (tokens < 0) throw wfc::config_error("--tokens must be 0 or more, got " + std::to_string(tokens));
+    wfc::collapse::entropy_threshold{tau}.validate();
+    wfc::collapse::median_entropy_partial{alpha}.validate();
+    wfc::collapse::entropy_horizon{high}.validate();
+    wfc::collapse::target{distance, 0}.validate();
+    if (wfc::utf8::decode(target).size() != 1) throw wfc::config_error("--target must be one character, got '" + target + "'");
+    if (policy == "target" && distance >= tokens)
+      throw wfc::config_error("--distance " + std::to_string(distance) + " pins the generated text's character number " +
+                              std::to_string(distance) + " (0: the first), but --tokens " + std::to_string(tokens) +
+                              " ends the text before it: lower --distance or raise --tokens");
     sampler().validate();
+    solver().validate();
+  }
+
+  // The --target character's id in `tok`'s vocabulary (a character it lacks is an error naming it).
+  wfc::token_id target_token(const wfc::char_tokenizer& tok) const {
+    const auto ids = tok.encode(target);
+    if (ids.size() != 1) throw wfc::config_error("--target must be one character, got '" + target + "'");
+    return ids[0];
   }
 
   wfc::sampler sampler() const { return wfc::sampler{temperature, top_k, top_p}; }
@@ -63,11 +83,7 @@ auto with_policy(const collapse_options& o, const wfc::char_tokenizer& tok, F&& 
   if (o.policy == "threshold") return f(collapse::entropy_threshold{o.tau});
   if (o.policy == "median") return f(collapse::median_entropy_partial{o.alpha});
   if (o.policy == "horizon") return f(collapse::entropy_horizon{o.high});
-  if (o.policy == "target") {
-    const auto ids = tok.encode(o.target);
-    if (ids.size() != 1) throw wfc::config_error("--target must be one character, got '" + o.target + "'");
-    return f(collapse::target{o.distance, ids[0]});
-  }
+  if (o.policy == "target") return f(collapse::target{o.distance, o.target_token(tok)});
   throw wfc::config_error("--policy must be first, threshold, median, target or horizon, got '" + o.policy + "'");
 }
 

@@ -3,7 +3,9 @@
 #include <cmath>
 
 #include "support/testing.hpp"
+#include "wfc/collapse/policies.hpp"
 #include "wfc/model/generate.hpp"
+#include "wfc/solver/solvers.hpp"
 
 using namespace wfc;
 using namespace wfc::testing;
@@ -62,6 +64,29 @@ TEST_CASE("sampler: greedy, temperature, top-k and top-p keep the distributions 
   require_throws_containing<config_error>([] { sampler{-1.0}.validate(); }, "temperature");
   require_throws_containing<config_error>([] { sampler{1.0, -2}.validate(); }, "top_k");
   require_throws_containing<config_error>([] { sampler{1.0, 0, 0.0}.validate(); }, "top_p");
+}
+
+TEST_CASE("policies and solvers: validate() refuses settings that could never act as asked", "[model][generate]") {
+  const double nan = std::nan("");
+  REQUIRE_NOTHROW(collapse::entropy_threshold{0.0}.validate());  // 0: the next token alone
+  require_throws_containing<config_error>([] { collapse::entropy_threshold{-1.0}.validate(); }, "tau must be ≥ 0 bits");
+  require_throws_containing<config_error>([&] { collapse::entropy_threshold{nan}.validate(); }, "tau must be ≥ 0 bits");
+  REQUIRE_NOTHROW(collapse::median_entropy_partial{1.0}.validate());
+  require_throws_containing<config_error>([] { collapse::median_entropy_partial{0.0}.validate(); }, "alpha");
+  require_throws_containing<config_error>([] { collapse::median_entropy_partial{1.5}.validate(); }, "alpha");
+  REQUIRE_NOTHROW(collapse::target{0, 3}.validate());
+  require_throws_containing<config_error>([] { collapse::target{-1, 3}.validate(); }, "distance must be ≥ 0");
+  REQUIRE_NOTHROW(collapse::entropy_horizon{0.0}.validate());
+  require_throws_containing<config_error>([&] { collapse::entropy_horizon{nan}.validate(); }, "high must be ≥ 0 bits");
+  require_throws_containing<config_error>([] { collapse::entropy_horizon{2.0, 1, -1}.validate(); }, "min and max");
+
+  REQUIRE_NOTHROW(solvers::anderson{0.0, 1, 1.0, 0}.validate());  // tolerance 0: always the limit
+  require_throws_containing<config_error>([] { solvers::anderson{-1.0, 4}.validate(); }, "anderson: tolerance must be ≥ 0");
+  require_throws_containing<config_error>([&] { solvers::until_converged{nan, 4}.validate(); }, "until_converged: tolerance");
+  require_throws_containing<config_error>([] { solvers::until_converged{1e-3, 0}.validate(); }, "limit must be ≥ 1 step, got 0");
+  require_throws_containing<config_error>([] { solvers::anderson{1e-3, 4, 1.0, -1}.validate(); }, "memory must be ≥ 0");
+  require_throws_containing<config_error>([] { solvers::fixed_steps{0}.validate(); }, "fixed_steps: steps must be ≥ 1");
+  require_throws_containing<config_error>([] { solvers::fixed_steps{2, 0.0}.validate(); }, "damping η must be in (0, 1]");
 }
 
 TEMPLATE_LIST_TEST_CASE("gpt: cached generation gives the tokens and logits of recomputing the context", "[model][generate]",

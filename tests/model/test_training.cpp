@@ -273,7 +273,9 @@ TEST_CASE("bad trainer settings throw config_error saying what to fix", "[train]
       {[](trainer_settings& s) { s.adamw.beta1 = 1; }, "adamw.beta1"},
       {[](trainer_settings& s) { s.adamw.beta2 = -0.5; }, "adamw.beta2"},
       {[](trainer_settings& s) { s.adamw.eps = 0; }, "adamw.eps"},
+      {[](trainer_settings& s) { s.adamw.eps = std::numeric_limits<double>::infinity(); }, "adamw.eps is inf"},
       {[](trainer_settings& s) { s.adamw.weight_decay = -0.1; }, "adamw.weight_decay"},
+      {[](trainer_settings& s) { s.adamw.weight_decay = std::numeric_limits<double>::infinity(); }, "adamw.weight_decay is inf"},
       {[](trainer_settings& s) { s.adamw.clip = -1; }, "adamw.clip"},
   };
   for (const auto& c : cases) {

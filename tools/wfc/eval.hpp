@@ -76,6 +76,25 @@ inline int run_eval(const eval_options& o) {
   s.eval_batches = o.batches;
   s.seed = o.seed;
   s.validate();
+  // Windows the model can read, long enough that every slot offset is scored in every pass (a
+  // pinned past cuts its slots into blocks of F at every offset): checked before reading the text.
+  const bool gpt = c.kind() == "gpt";
+  const index_t window = gpt ? c.gpt().block : c.wfc().window;
+  if (s.block > window)
+    throw config_error("--block " + std::to_string(s.block) + " exceeds the model's " + (gpt ? "block" : "window") + " of " +
+                       std::to_string(window) + " tokens");
+  if (!gpt) {
+    const index_t F = c.wfc().future;
+    const bool pinned = c.policy("past") == "pinned";
+    const index_t least = pinned ? 2 * F - 1 : F;
+    if (s.block < least) {
+      const std::string why = pinned ? "a pinned past needs at least 2F − 1 = " : "a drifting past needs at least F = ";
+      const std::string model =
+          window < least ? " (this model's window, " + std::to_string(window) + ", is shorter: it cannot be scored by offset)" : "";
+      throw config_error("windows of " + std::to_string(s.block) + " tokens (--block, else the training block) cannot score " +
+                         "every slot offset of F = " + std::to_string(F) + ": " + why + std::to_string(least) + model);
+    }
+  }
   const std::string text = read_text_file(o.data);
   if (text.empty()) throw io_error("'" + o.data + "' holds no text (an empty file, or a directory?)");
   const text_dataset data(c.tokenizer().encode(text));  // a character the model never saw is an error naming it

@@ -37,8 +37,7 @@ int generate_with(const generate_options& o, const wfc::checkpoint& c) {
   Model model = model_from<Model>(c);
   c.restore(model);
   const char_tokenizer& tok = c.tokenizer();
-  const std::vector<token_id> prompt = tok.encode(o.prompt);
-  if (prompt.empty()) throw config_error("--prompt is empty; give at least one character to start from");
+  const std::vector<token_id> prompt = tok.encode(o.prompt);  // not empty: run_generate checked
   const auto started = std::chrono::steady_clock::now();
   std::vector<token_id> out;
   std::string report;
@@ -82,8 +81,8 @@ int generate_with(const generate_options& o, const wfc::checkpoint& c) {
 
 inline int run_generate(const generate_options& o) {
   wfc_examples::set_threads(o.threads);
-  o.collapse.validate();
-  if (o.tokens < 0) throw wfc::config_error("--tokens must be 0 or more, got " + std::to_string(o.tokens));
+  o.collapse.validate(o.tokens);
+  if (o.prompt.empty()) throw wfc::config_error("--prompt is empty; give at least one character to start from");
   const wfc::checkpoint c = wfc::checkpoint::load(o.checkpoint);
   return with_model_type(model_choice::of(c), [&](auto tag) { return generate_with<typename decltype(tag)::type>(o, c); });
 }

@@ -90,8 +90,11 @@ struct train_options {
       gpt(1).validate();
     } else {
       wfc(1).validate();
-      wfc_objective().validate();
+      wfc_examples::validate_objective(wfc_objective());
       if (!(damping > 0 && damping <= 1)) throw wfc::config_error("--damping must be in (0, 1], got " + std::to_string(damping));
+      if (2 * future > train.block)  // the generator's rule: what `wfc generate` could not use is refused now
+        throw wfc::config_error("--future " + std::to_string(future) + " needs a --block of at least 2·F = " + std::to_string(2 * future) +
+                                ", got " + std::to_string(train.block) + ": `wfc generate` keeps F slots beside at least F past characters");
     }
     const wfc::index_t head_width = architecture.width / architecture.heads;
     if (choice.positions == "rotary" && head_width % 2 != 0)

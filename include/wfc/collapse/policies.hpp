@@ -12,6 +12,9 @@
 // the past). A pick with strength α < 1 is a partial collapse: the slot restarts from
 // α·onehot(token) + (1 − α)·p and keeps moving. A decision may also set a new horizon (how many
 // slots the future keeps). The generator (wfc/model/generator.hpp) runs the loop.
+//
+// Each policy here has validate(), which throws config_error for settings that could never act
+// as asked (a negative threshold, a strength outside (0, 1]): call it before any work.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -92,6 +95,11 @@ struct first_future {
 // a solve emits at least one token); only the collapsed prefix leaves, later picks stay pinned.
 struct entropy_threshold {
   double tau = 1.0;
+  // Entropies are ≥ 0 bits, so a negative τ could never fire; 0 collapses slot 0 alone (first_future).
+  void validate() const {
+    if (!(tau >= 0))
+      throw config_error("entropy_threshold: tau must be ≥ 0 bits (0: only the next token collapses), got " + std::to_string(tau));
+  }
   collapse_decision decide(const collapse_input& in) const {
     collapse_decision d = next_token(in);
     for (index_t i = 1; i < in.slots(); ++i)
@@ -105,6 +113,10 @@ struct entropy_threshold {
 // sharper guess of the further future.
 struct median_entropy_partial {
   double alpha = 0.5;
+  void validate() const {
+    if (!(alpha > 0 && alpha <= 1))
+      throw config_error("median_entropy_partial: alpha, the partial collapse's strength, must be in (0, 1], got " + std::to_string(alpha));
+  }
   collapse_decision decide(const collapse_input& in) const {
     collapse_decision d = next_token(in);
     std::vector<std::pair<double, index_t>> free;
@@ -128,6 +140,12 @@ struct target {
   index_t distance = 1;
   token_id token = 0;
   std::vector<double> distribution;
+  // The token's range is the model's vocabulary: the generator checks it.
+  void validate() const {
+    if (distance < 0)
+      throw config_error("target: distance must be ≥ 0 (0: the first generated token), got " + std::to_string(distance));
+    if (distribution.empty() && token < 0) throw config_error("target: token must be a vocabulary id (≥ 0), got " + std::to_string(token));
+  }
   collapse_decision decide(const collapse_input& in) const {
     const index_t at = in.start + distance - in.position;
     if (at < 0 || at >= in.slots() || in.pinned[std::size_t(at)]) return next_token(in);
@@ -143,6 +161,12 @@ struct target {
 struct entropy_horizon {
   double high = 3.0;
   index_t min = 1, max = 0;
+  void validate() const {
+    if (!(high >= 0)) throw config_error("entropy_horizon: high must be ≥ 0 bits, got " + std::to_string(high));
+    if (min < 0 || max < 0)
+      throw config_error("entropy_horizon: min and max must be ≥ 0 slots (max 0: the model's F), got " + std::to_string(min) + " and " +
+                         std::to_string(max));
+  }
   collapse_decision decide(const collapse_input& in) const {
     const index_t most = max > 0 ? std::min(max, in.max_horizon) : in.max_horizon, least = std::min(std::max<index_t>(min, 1), most);
     index_t confident = 0;

@@ -13,17 +13,35 @@
 // slot's own ‖Δx_i‖/‖x_i‖, so one unsettled slot keeps the solve going) and `index_t memory`
 // (Anderson acceleration over that many earlier iterates).
 //
+// The solvers here have validate(), which throws config_error for settings that cannot work (no
+// steps, a damping outside (0, 1], a negative or NaN tolerance): call it before any work.
+//
 // Training unrolls a fixed number of plain steps (and backpropagates through them); generation and
 // evaluation ask converged() after every step: each step reads the rows' norms back once (Anderson
 // also reads its row of dot products), whatever the norm, the pins and the number of sequences.
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "wfc/core/error.hpp"
 #include "wfc/core/tensor_view.hpp"
 
 namespace wfc {
 enum class residual_norm { segment, per_slot };
+
+namespace detail {
+// `count` names the solver's setting that counts its steps (steps, limit).
+inline void check_solver(const char* solver, const char* count, index_t steps, double damping) {
+  if (steps < 1) throw config_error(std::string(solver) + ": " + count + " must be ≥ 1 step, got " + std::to_string(steps));
+  if (!(damping > 0 && damping <= 1))
+    throw config_error(std::string(solver) + ": damping η must be in (0, 1], got " + std::to_string(damping));
+}
+inline void check_tolerance(const char* solver, double tolerance) {
+  if (!(tolerance >= 0))
+    throw config_error(std::string(solver) + ": tolerance must be ≥ 0 (0: always take limit steps), got " + std::to_string(tolerance));
+}
+}  // namespace detail
 }  // namespace wfc
 
 namespace wfc::solvers {
@@ -32,6 +50,7 @@ namespace wfc::solvers {
 struct fixed_steps {
   index_t steps = 4;
   double damping = 1.0;
+  void validate() const { detail::check_solver("fixed_steps", "steps", steps, damping); }
   index_t max_steps() const { return steps; }
   bool converged(index_t, double) const { return false; }
 };
@@ -43,6 +62,10 @@ struct until_converged {
   index_t limit = 16;
   double damping = 1.0;
   residual_norm norm = residual_norm::segment;
+  void validate() const {
+    detail::check_tolerance("until_converged", tolerance);
+    detail::check_solver("until_converged", "limit", limit, damping);
+  }
   index_t max_steps() const { return limit; }
   bool converged(index_t, double residual) const { return residual <= tolerance; }
 };
@@ -57,6 +80,11 @@ struct anderson {
   double damping = 1.0;
   index_t memory = 3;
   residual_norm norm = residual_norm::segment;
+  void validate() const {
+    detail::check_tolerance("anderson", tolerance);
+    detail::check_solver("anderson", "limit", limit, damping);
+    if (memory < 0) throw config_error("anderson: memory must be ≥ 0 iterates (0: plain steps), got " + std::to_string(memory));
+  }
   index_t max_steps() const { return limit; }
   bool converged(index_t, double residual) const { return residual <= tolerance; }
 };

@@ -55,8 +55,9 @@ struct trainer_settings {
     require(eval_batches > 0, "eval_batches is " + std::to_string(eval_batches) + "; evaluate on at least 1 batch");
     require(adamw.beta1 >= 0 && adamw.beta1 < 1, "adamw.beta1 is " + std::to_string(adamw.beta1) + "; it must lie in [0, 1)");
     require(adamw.beta2 >= 0 && adamw.beta2 < 1, "adamw.beta2 is " + std::to_string(adamw.beta2) + "; it must lie in [0, 1)");
-    require(adamw.eps > 0, "adamw.eps is " + std::to_string(adamw.eps) + "; it must be positive");
-    require(adamw.weight_decay >= 0, "adamw.weight_decay is " + std::to_string(adamw.weight_decay) + "; use 0 for none");
+    require(adamw.eps > 0 && std::isfinite(adamw.eps), "adamw.eps is " + std::to_string(adamw.eps) + "; it must be a positive number");
+    require(adamw.weight_decay >= 0 && std::isfinite(adamw.weight_decay),
+            "adamw.weight_decay is " + std::to_string(adamw.weight_decay) + "; it must be a number ≥ 0 (0 for none)");
     require(adamw.clip >= 0, "adamw.clip is " + std::to_string(adamw.clip) + "; use 0 for no clipping");
   }
 
