@@ -32,7 +32,7 @@ struct generation_settings {
   // Each solve starts the free slots from max entropy, with the decisions so far (pins, partial
   // collapses) embedded again (none: the inputs training shows the model), or from the previous
   // solve's states (state: fewer solver steps, but a carried state is an input training never
-  // shows the model, and samples from the same model degrade badly; measured in the README).
+  // shows the model, and samples from the same model degrade badly; measured in docs/collapse-loop.md).
   warm_start start = warm_start::none;
   index_t horizon = 0;                    // slots to start with; 0: the model's F
   index_t patience = 0;                   // decisions in a row that emit nothing before the policy is called stuck; 0: 4·F + 8
