@@ -56,7 +56,7 @@ TEST_CASE("wfc objective policies: slot starts reveal and partially collapse at 
     REQUIRE_FALSE(clean.revealed);
     REQUIRE_FALSE(clean.partial);
     const auto s = some.start(rng, r);
-    REQUIRE_FALSE(s.revealed && s.partial);
+    REQUIRE_FALSE((s.revealed && s.partial));
     revealed += s.revealed;
     if (s.partial) {
       ++partial;

@@ -9,6 +9,7 @@
 // after the projection (the past segment comes rotated already).
 #include <cmath>
 
+#include "wfc/kernels/checks.hpp"
 #include "wfc/nn/linear.hpp"
 
 namespace wfc::nn {
