@@ -2,6 +2,8 @@
 // K solver steps, deep supervision, velocity penalty, partial collapse) against finite differences
 // for every parameter (reference backend, double), for every policy; every backend against the
 // reference; and bad configurations and batches.
+#include <set>
+
 #include "support/wfc_fixtures.hpp"
 #include "wfc/model/wfc_evaluation.hpp"
 #include "wfc/model/wfc_model.hpp"
@@ -36,6 +38,95 @@ TEST_CASE("wfc objective: the unrolled gradient matches finite differences for e
 #endif
 }
 
+namespace {
+// Rolling training and truncated backprop: every path on (corruption, both penalties), K = 3.
+wfc_objective rolling_objective(index_t backprop_steps, bool beliefs, index_t slides) {
+  wfc_objective o = rich_objective();
+  o.steps = 3;
+  o.backprop_steps = backprop_steps;
+  o.carry = 1;
+  o.carry_slides = slides;
+  o.carry_beliefs = beliefs;
+  return o;
+}
+
+template <class Mask, class Positions>
+void check_rolling_gradient(index_t backprop_steps, bool beliefs, index_t slides = 1) {
+  CAPTURE(backprop_steps, beliefs, slides);
+  const wfc_config c = tiny_wfc(3);
+  // cold and carried, every step tracked or the first untracked, at two offsets and corruption draws
+  const std::vector<wfc_draw> draws{{0, 3, 0, 0, true, true}, {1, 3, 0, 1, true, true}, {2, 2, 0, 2, true, true}, {1, 3, 0, 3, true, false}};
+  check_wfc_gradient<past::pinned, Mask, Positions>(c, 0.8, targets, draws, rolling_objective(backprop_steps, beliefs, slides));
+}
+}  // namespace
+
+TEST_CASE("wfc objective: rolling training and truncated backprop match finite differences of what they differentiate", "[model][wfc]") {
+  SECTION("carried states, every step tracked, learned positions") { check_rolling_gradient<masks::bidirectional, learned_positions>(0, false); }
+  SECTION("carried beliefs, every step tracked, learned positions") { check_rolling_gradient<masks::bidirectional, learned_positions>(0, true); }
+  SECTION("carried states, the last 2 of 3 steps tracked, rotary positions") { check_rolling_gradient<masks::causal, rotary_positions>(2, false); }
+  SECTION("carried beliefs, the last step tracked, rotary positions") { check_rolling_gradient<masks::causal, rotary_positions>(1, true); }
+  SECTION("carried states over two slides, learned positions") { check_rolling_gradient<masks::bidirectional, learned_positions>(0, false, 2); }
+  SECTION("carried beliefs over two slides, truncated, rotary") { check_rolling_gradient<masks::causal, rotary_positions>(2, true, 2); }
+}
+
+TEST_CASE("wfc objective: a log-normal Poisson K trains through the steps it draws", "[model][wfc]") {
+  wfc_objective o = rich_objective();
+  o.steps = 4;
+  o.mean_steps = 2.5;
+  o.backprop_steps = 3;
+  wfc_model<double, reference> model(tiny_wfc(2), o);
+  std::vector<index_t> seen;
+  for (std::uint64_t i = 0; i < 64; ++i) seen.push_back(model.draw(i).steps);
+  REQUIRE(*std::min_element(seen.begin(), seen.end()) >= 1);
+  REQUIRE(*std::max_element(seen.begin(), seen.end()) <= 4);
+  REQUIRE(std::set<index_t>(seen.begin(), seen.end()).size() >= 3);  // a spread, not one K
+  std::vector<wfc_draw> draws;
+  for (std::uint64_t i = 0; i < 64 && draws.size() < 2; ++i)
+    if (model.draw(i).steps == 4) draws.push_back(model.draw(i));  // the deepest: one step untracked
+  REQUIRE(draws.size() == 2);
+  check_wfc_gradient<past::pinned, masks::bidirectional, learned_positions>(tiny_wfc(2), 1.0, targets, draws, o);
+}
+
+TEST_CASE("wfc rolling training: a carried block's logits are the collapse loop's after a collapse and a slide", "[model][wfc]") {
+  // Training, offset 0, F = 3: the block of targets 2…4 (labels 3…5) sees clean tokens 0…2; carried,
+  // its first two slots start from a first solve whose block (labels 2…4) saw tokens 0…1, and its
+  // last slot starts cold. Inference: past 0…1, three cold slots, K steps; token 2 joins the past,
+  // the slots shift (states, or beliefs re-embedded), a fresh slot enters; K steps again.
+  // With two slides the first solve is one token earlier still (past 0, labels 1…3).
+  for (const index_t slides : {1, 2})
+  for (const bool beliefs : {false, true}) {
+    CAPTURE(slides, beliefs);
+    wfc_objective o;
+    o.steps = 2;
+    o.carry = 1;
+    o.carry_slides = slides;
+    o.carry_beliefs = beliefs;
+    wfc_model<double, reference, past::pinned, masks::causal, learned_positions> model(tiny_wfc(3), o, solvers::fixed_steps{2, 0.9});
+    model.initialise(4);
+    const std::vector<token_id> x{1, 4, 0, 2, 3, 1}, y{4, 0, 2, 3, 1, 0};
+    model.forward(x, y, 1, wfc_draw{0, 2, 0, 0, true, true});
+    const auto training = values_of_view<reference>(model.last_logits());
+    model.reset(1);
+    model.append_past(std::vector<token_id>(x.begin(), x.begin() + 3 - slides));
+    model.reset_future();
+    for (index_t j = slides; j >= 1; --j) {
+      model.converge(solvers::fixed_steps{2, 0.9});
+      if (beliefs) model.reembed_future();
+      model.append_past({x[std::size_t(3 - j)]});
+      model.shift_future(1);
+    }
+    model.converge(solvers::fixed_steps{2, 0.9});
+    const auto slots = values_of_view<reference>(model.future_logits());
+    const index_t V = 5;
+    REQUIRE(slots.size() == std::size_t(3 * V));
+    require_close<double>(slots, std::vector<double>(training.begin() + 2 * V, training.begin() + 5 * V), 64);
+    // …and a cold draw of the same block differs (the carried start changed something)
+    model.forward(x, y, 1, wfc_draw{0, 2, 0, 0, true, false});
+    const auto cold = values_of_view<reference>(model.last_logits());
+    REQUIRE(std::abs(cold[2 * V] - training[2 * V]) > 1e-6);
+  }
+}
+
 TEMPLATE_LIST_TEST_CASE("wfc objective: every backend computes the reference's loss and gradients", "[model][wfc]", backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
@@ -67,6 +158,16 @@ TEST_CASE("wfc objective: a slot sees only the clean tokens before its block", "
   changed[1] = 0;  // seen by every block after the first
   model.forward(changed, y, 1, d);
   REQUIRE(model.offset_nll() != before);
+}
+
+TEST_CASE("wfc model rejects rolling training where nothing can be carried", "[model][wfc]") {
+  wfc_objective o;
+  o.carry = 0.5;
+  CHECK_THROWS_AS((wfc_model<double, reference, past::drifting>(tiny_wfc(2), o)), config_error);
+  o.carry_slides = 2;  // F = 2: a slot lives one slide
+  CHECK_THROWS_AS((wfc_model<double, reference>(tiny_wfc(2), o)), config_error);
+  wfc_model<double, reference> pinned(tiny_wfc(1));  // F = 1: a carried draw has no slot to carry
+  CHECK_THROWS_AS(pinned.forward(wfc_ids, targets, 2, wfc_draw{0, 2, 0, 0, true, true}), config_error);
 }
 
 TEST_CASE("wfc model rejects impossible configurations and bad batches", "[model][wfc]") {
@@ -139,6 +240,75 @@ TEST_CASE("wfc inference: converging a block of slots gives the training forward
   const index_t V = c.vocab;
   REQUIRE(slots.size() == std::size_t(3 * V));
   require_close<double>(slots, std::vector<double>(training.begin() + 2 * V, training.begin() + 5 * V), 64);
+}
+
+TEST_CASE("wfc solve: the belief test's residual is each slot's KL between its distributions after successive steps", "[model][wfc]") {
+  wfc_model<double, reference, past::pinned, masks::bidirectional, rotary_positions> model(tiny_wfc(3));
+  model.initialise(4);
+  model.reset(1);
+  model.append_past({1, 4});
+  model.reset_future();
+  model.embed_slot(1, {0, 0, 1, 0, 0}, true);  // a pinned slot never counts
+  const auto before = values_of_view<reference>(model.future_logits());
+  const auto report = model.converge(solvers::until_converged{0.0, 1, 1.0, residual_norm::belief});
+  const auto after = values_of_view<reference>(model.future_logits());
+  const index_t V = 5;
+  const auto log_softmax = [&](const std::vector<double>& logits, index_t slot, index_t v) {
+    double z = 0;
+    for (index_t u = 0; u < V; ++u) z += std::exp(logits[std::size_t(slot * V + u)]);
+    return logits[std::size_t(slot * V + v)] - std::log(z);
+  };
+  REQUIRE(report.slot_residuals.size() == 3);
+  double worst = 0;
+  for (index_t i = 0; i < 3; ++i) {
+    double kl = 0;
+    for (index_t v = 0; v < V; ++v) kl += std::exp(log_softmax(after, i, v)) * (log_softmax(after, i, v) - log_softmax(before, i, v));
+    CAPTURE(i);
+    CHECK(report.slot_residuals[std::size_t(i)] == Approx(i == 1 ? 0.0 : kl).margin(1e-12));
+    if (i != 1) worst = std::max(worst, kl);
+  }
+  CHECK(worst > 1e-6);
+  CHECK(report.residual == Approx(worst).margin(1e-12));
+  // a tolerance the first step meets exits there
+  model.reset_future();
+  CHECK(model.converge(solvers::until_converged{1e9, 5, 1.0, residual_norm::belief}).steps == 1);
+}
+
+TEST_CASE("wfc chain NLL: it reports how often solves converge and how steps follow slot 0's entropy", "[model][wfc]") {
+  wfc_config c = tiny_wfc(2);
+  c.vocab = 6;
+  wfc_model<double, reference> model(c);
+  model.initialise(5);
+  auto p = model.parameters();  // weights far from the initialisation's: solves that move
+  const auto noise = random_values(p.size(), 8, -0.7, 0.7);
+  for (index_t i = 0; i < p.size(); ++i) p(i) += noise[std::size_t(i)];
+  const text_dataset data = tiny_text(1, 7);
+  const trainer_settings s = tiny_evaluation(1, 3);
+  const auto fixed = chain_nll(model, data, split::validation, s, solvers::fixed_steps{2, 1.0}, warm_start::none);
+  CHECK(fixed.solves == 18);  // 3 windows of 6 tokens, one solve each
+  CHECK(fixed.converged_fraction == 0);
+  CHECK(fixed.steps_per_token == 2);
+  CHECK(std::isnan(fixed.steps_entropy_spearman));  // every solve took 2 steps
+  const auto loose = chain_nll(model, data, split::validation, s, solvers::until_converged{1e9, 4, 1.0}, warm_start::state);
+  CHECK(loose.converged_fraction == 1);
+  CHECK(loose.steps_per_token == 1);
+  const auto tight = chain_nll(model, data, split::validation, s, solvers::until_converged{0.0, 3, 1.0}, warm_start::state);
+  CHECK(tight.converged_fraction == 0);
+  CHECK(tight.steps_per_token == 3);
+  // a belief tolerance between: the steps vary, and their rank correlation with the entropy is defined
+  bool varied = false;
+  for (const double tolerance : {1e-1, 1e-2, 1e-3, 1e-4, 1e-5}) {
+    const solvers::until_converged belief{tolerance, 8, 1.0, residual_norm::belief};
+    const auto middle = chain_nll(model, data, split::validation, s, belief, warm_start::none);
+    UNSCOPED_INFO("belief tolerance " << tolerance << ": " << middle.steps_per_token << " steps per token");
+    if (middle.steps_per_token <= 1 || middle.steps_per_token >= 8) continue;
+    CAPTURE(tolerance);
+    CHECK(middle.converged_fraction > 0);
+    CHECK(middle.steps_entropy_spearman >= -1);
+    CHECK(middle.steps_entropy_spearman <= 1);
+    varied = true;
+  }
+  CHECK(varied);
 }
 
 TEST_CASE("wfc inference: the window bounds the slots, and misuse is refused", "[model][wfc]") {

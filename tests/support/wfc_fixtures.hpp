@@ -36,15 +36,18 @@ inline wfc_objective rich_objective() {
 inline const std::vector<token_id> wfc_ids{0, 3, 1, 4, 2, 2, 0, 1, 3, 4};
 
 // The gradient of the objective under each draw against finite differences, at perturbed weights,
-// in double on a host backend.
+// in double on a host backend. What backward does not go through (truncated steps, rolling
+// training's first solve) is held at the perturbed weights (wfc_model::hold_untracked): the
+// function a stop-gradient differentiates.
 template <class Past, class Mask, class Positions, class Backend = reference>
-void check_wfc_gradient(const wfc_config& config, double damping, const std::vector<token_id>& targets,
-                        const std::vector<wfc_draw>& draws) {
-  wfc_model<double, Backend, Past, Mask, Positions> model(config, rich_objective(), solvers::fixed_steps{2, damping});
+void check_wfc_gradient(const wfc_config& config, double damping, const std::vector<token_id>& targets, const std::vector<wfc_draw>& draws,
+                        const wfc_objective& objective = rich_objective()) {
+  wfc_model<double, Backend, Past, Mask, Positions> model(config, objective, solvers::fixed_steps{objective.steps, damping});
   model.initialise(7);
   auto p = model.parameters();
   const auto noise = random_values(p.size(), 3, -0.5, 0.5);
   for (index_t i = 0; i < p.size(); ++i) p(i) += noise[std::size_t(i)];
+  model.hold_untracked(true);
   for (const wfc_draw& d : draws) {
     CAPTURE(d.offset, d.start, d.stream);
     const double loss = model.forward(wfc_ids, targets, 2, d);

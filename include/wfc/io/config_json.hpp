@@ -99,14 +99,24 @@ inline nlohmann::json to_json(const wfc_objective& o) {
           {"partial", o.partial},
           {"deep_supervision", o.deep_supervision},
           {"velocity_penalty", o.velocity_penalty},
+          {"mean_steps", o.mean_steps},
+          {"backprop_steps", o.backprop_steps},
+          {"carry", o.carry},
+          {"carry_slides", o.carry_slides},
+          {"carry_beliefs", o.carry_beliefs},
           {"seed", o.seed}};
 }
 inline wfc_objective wfc_objective_from_json(const nlohmann::json& j, const std::string& where) {
   const json_fields f(j, where);
-  f.only({"steps", "random_steps", "reveal", "partial", "deep_supervision", "velocity_penalty", "seed"});
+  f.only({"steps", "random_steps", "reveal", "partial", "deep_supervision", "velocity_penalty", "mean_steps", "backprop_steps", "carry",
+          "carry_slides", "carry_beliefs", "seed"});
   wfc_objective o;
   f.read("steps", o.steps), f.read("random_steps", o.random_steps), f.read("reveal", o.reveal), f.read("partial", o.partial);
   f.read("deep_supervision", o.deep_supervision), f.read("velocity_penalty", o.velocity_penalty), f.read("seed", o.seed);
+  // Added with rolling training: checkpoints written before it lack them (and trained without them).
+  f.read_if_present("mean_steps", o.mean_steps), f.read_if_present("backprop_steps", o.backprop_steps);
+  f.read_if_present("carry", o.carry), f.read_if_present("carry_slides", o.carry_slides);
+  f.read_if_present("carry_beliefs", o.carry_beliefs);
   return o;
 }
 

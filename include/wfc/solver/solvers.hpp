@@ -6,11 +6,11 @@
 //   struct my_solver {
 //     double damping = 1;                                   // η
 //     index_t max_steps() const;                            // never more steps than this
-//     bool converged(index_t step, double residual) const;  // residual = ‖Δx‖/‖x‖ after `step` steps
+//     bool converged(index_t step, double residual) const;  // residual (by `norm`) after `step` steps
 //   };
 //
-// Optional members: `residual_norm norm` (segment: ‖Δx‖/‖x‖ over every slot; per_slot: the largest
-// slot's own ‖Δx_i‖/‖x_i‖, so one unsettled slot keeps the solve going) and `index_t memory`
+// Optional members: `residual_norm norm` (what `residual` measures: ‖Δx‖/‖x‖ over every slot, the
+// largest slot's own, or the largest slot's KL between successive beliefs) and `index_t memory`
 // (Anderson acceleration over that many earlier iterates).
 //
 // The solvers here have validate(), which throws config_error for settings that cannot work (no
@@ -28,7 +28,11 @@
 #include "wfc/core/tensor_view.hpp"
 
 namespace wfc {
-enum class residual_norm { segment, per_slot };
+// How a solve measures its progress: segment, ‖Δx‖/‖x‖ over every free slot; per_slot, the largest
+// slot's own ‖Δx_i‖/‖x_i‖ (one unsettled slot keeps the solve going); belief, the largest slot's
+// KL(p_k ‖ p_{k−1}) in nats between its distributions after successive steps (a language model's
+// test: every slot's belief stopped moving, whatever its state still does off the readout).
+enum class residual_norm { segment, per_slot, belief };
 
 namespace detail {
 // `count` names the solver's setting that counts its steps (steps, limit).
@@ -55,8 +59,9 @@ struct fixed_steps {
   bool converged(index_t, double) const { return false; }
 };
 
-// Until the relative update ‖Δx‖/‖x‖ over the future segment is at most `tolerance`, or `limit`
-// steps (early exit: easy contexts take fewer steps).
+// Until the residual (by default the relative update ‖Δx‖/‖x‖ over the future segment; with
+// norm = belief the largest KL between a slot's successive distributions, in nats) is at most
+// `tolerance`, or `limit` steps (early exit: easy contexts take fewer steps).
 struct until_converged {
   double tolerance = 1e-3;
   index_t limit = 16;
@@ -93,8 +98,8 @@ struct anderson {
 
 namespace wfc {
 
-// What a solve did: steps taken and the last relative update (the largest slot's with per_slot,
-// whose every slot's last residual is in slot_residuals, [sequences·slots]).
+// What a solve did: steps taken and the last residual (the largest slot's with per_slot and
+// belief, whose every slot's last residual is in slot_residuals, [sequences·slots]).
 struct solve_report {
   index_t steps = 0;
   double residual = 0;

@@ -2,11 +2,13 @@
 // Evaluation of a WFC model on held-out text (docs/design.md, "Evaluation"), comparable with a
 // GPT's validation loss: every target is predicted once at every slot offset (the batches run once
 // per block offset 0…F−1), from a cold start (no reveal, no partial collapse), with the model's
-// training step count. A drifting past has one window per sequence (its full past, then F slots):
+// training step count (objective().evaluation_steps()). A drifting past has one window per sequence (its full past, then F slots):
 // each batch runs once.
 #include <cmath>
+#include <numeric>
 #include <vector>
 
+#include "wfc/core/statistics.hpp"
 #include "wfc/data/text_dataset.hpp"
 #include "wfc/model/wfc/model.hpp"
 #include "wfc/train/trainer.hpp"
@@ -32,7 +34,7 @@ offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split
     for (index_t offset = 0; offset < passes; ++offset) {
       wfc_draw d;
       d.offset = offset;
-      d.steps = model.objective().steps;
+      d.steps = model.objective().evaluation_steps();
       d.corrupt = false;  // every slot from max entropy: a revealed or partially collapsed slot would see its answer
       model.forward(x, y, settings.batch, d);
       const auto nll = model.offset_nll();
@@ -59,6 +61,12 @@ struct chain_nll_report {
   double nll = 0;              // nats per predicted token
   double steps_per_token = 0;  // solver steps per prediction
   index_t tokens = 0;
+  index_t solves = 0;
+  double converged_fraction = 0;  // share of solves whose residual met the solver's test (early exit, or exactly at the limit)
+  // Rank correlation of each solve's steps with slot 0's entropy after it (the mean over the
+  // sequences solved together; one sequence per solve measures each token's own): do harder
+  // tokens take more steps? NaN when either is constant.
+  double steps_entropy_spearman = 0;
 };
 
 // The exact NLL the collapse loop assigns to real text under first-future collapse with teacher
@@ -77,7 +85,8 @@ chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, 
                        std::to_string(model.config().window));
   const index_t S = settings.batch, V = model.config().vocab;
   std::vector<token_id> x, y, column(static_cast<std::size_t>(S));
-  double nll = 0, steps = 0;
+  std::vector<double> steps_used, entropy;
+  double nll = 0, converged = 0;
   index_t tokens = 0;
   for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
     data.sample(which, S, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
@@ -86,19 +95,29 @@ chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, 
     model.append_past(column);
     model.reset_future();
     for (index_t t = 0; t < settings.block; ++t) {
-      steps += double(model.converge(solver).steps) * double(S);
+      const solve_report report = model.converge(solver);
+      steps_used.push_back(double(report.steps));
+      converged += solver.converged(report.steps, report.residual) ? 1 : 0;
       const index_t f = model.slots();
       const auto logits = to_host<typename Model::backend_type>(model.future_logits());
+      double h = 0;
       for (index_t s = 0; s < S; ++s) {
         const T* row = logits.data() + (s * f) * V;
         const token_id target = y[std::size_t(s * settings.block + t)];
         double top = double(row[0]);
         for (index_t v = 1; v < V; ++v) top = std::max(top, double(row[v]));
-        double total = 0;
-        for (index_t v = 0; v < V; ++v) total += std::exp(double(row[v]) - top);
-        nll += top + std::log(total) - double(row[target]);
+        double total = 0, expected = 0;
+        for (index_t v = 0; v < V; ++v) {
+          const double e = std::exp(double(row[v]) - top);
+          total += e;
+          expected += e * double(row[v]);
+        }
+        const double log_z = top + std::log(total);
+        nll += log_z - double(row[target]);
+        h += (log_z - expected / total) / std::log(2.0);  // H = log Z − E_p[logit], in bits
         column[std::size_t(s)] = target;
       }
+      entropy.push_back(h / double(S));
       tokens += S;
       if (t + 1 == settings.block) break;
       if (start == warm_start::distribution) model.reembed_future();
@@ -109,7 +128,14 @@ chain_nll_report chain_nll(Model& model, const text_dataset& data, split which, 
         model.shift_future(1);
     }
   }
-  return {nll / double(tokens), steps / double(tokens), tokens};
+  chain_nll_report r;
+  r.nll = nll / double(tokens);
+  r.steps_per_token = std::accumulate(steps_used.begin(), steps_used.end(), 0.0) * double(S) / double(tokens);
+  r.tokens = tokens;
+  r.solves = index_t(steps_used.size());
+  r.converged_fraction = converged / double(steps_used.size());
+  r.steps_entropy_spearman = spearman(steps_used, entropy);
+  return r;
 }
 
 }  // namespace wfc

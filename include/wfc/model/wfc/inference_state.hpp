@@ -48,6 +48,8 @@ struct wfc_inference_state {
   buffer<1> final_mean, final_rstd, entropy;
   buffer<1> row_norms, row_factors;  // the solver's: rows' squared norms of the step, then the state; held rows' factors
   std::vector<T> host_factors;
+  buffer<2> belief_rows;                 // the belief test's slots gathered from the drifting window [sequences·F, width]
+  std::vector<double> belief_before;     // the belief test's log-probabilities after the previous step
   ids_buffer positions;
   std::vector<buffer<2>> stream;
   std::vector<block_buffers<T, Backend>> acts;
@@ -76,6 +78,7 @@ struct wfc_inference_state {
       window_positions = buffer<2>(stack, d);
       window_ids = ids_buffer(stack);
       past_tokens.assign(std::size_t(s * c.window), 0);
+      belief_rows = buffer<2>(s * c.future, d);
     }
     state = buffer<2>(rows, d);
     next = buffer<2>(rows, d);

@@ -80,6 +80,12 @@ class wfc_model {
         objective_((objective.validate(), objective)),
         solver_((check_damping("wfc_model", solver.damping), solver)),
         weights_(config_) {
+    if (objective_.carry > 0 && objective_.carry_slides > config_.future - 1)
+      throw config_error("wfc_model: a slot lives F − 1 = " + std::to_string(config_.future - 1) + " slides in the window, so carry_slides (" +
+                         std::to_string(objective_.carry_slides) + ") must be at most that");
+    if (!Past::cached && objective_.carry > 0)
+      throw config_error("wfc_model: rolling training (carry > 0) needs a pinned past: a drifting past recomputes its whole window "
+                         "at every solve, so it has no earlier solve to carry from");
     run_.horizon = config_.future;
   }
 
@@ -110,19 +116,31 @@ class wfc_model {
 
   T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences, const wfc_draw& d) {
     const index_t steps = detail::check_wfc_batch<Past>(config_, objective_, ids, targets, sequences, d);
-    t_.resize(sequences, steps, objective_.steps, config_, Past::cached);
+    t_.resize(sequences, steps, objective_.tracked_steps(), config_, Past::cached);
     t_.draw = d;
     const auto starts = objective_.slot_starts();
+    const auto live = weights_.params.cview(), held = holding_ ? held_.cview() : live;
     if constexpr (Past::cached) {
       detail::prepare_pinned_batch<FutureMask>(t_, config_, objective_, starts, solver_.damping, ids, targets, d);
-      detail::clean_forward(t_, weights_);
+      detail::clean_forward(t_, weights_, held);
     } else {
       detail::prepare_drifting_batch<FutureMask>(t_, config_, objective_, starts, solver_.damping, ids, targets, d);
     }
-    detail::future_forward<Past>(t_, weights_, d.steps);
-    const T loss = detail::wfc_loss(t_, weights_, objective_, d.steps, last_loss_);
+    detail::future_start<Past>(t_, weights_, d.steps, objective_.carry_beliefs, held);
+    if (Past::cached && holding_) detail::clean_forward(t_, weights_, live);  // the tracked steps see the live clean stream
+    detail::future_tracked<Past>(t_, weights_);
+    const T loss = detail::wfc_loss(t_, weights_, objective_, t_.tracked, last_loss_);
     counted_ = t_.counted;
     return loss;
+  }
+
+  // Gradient checks of what a stop-gradient differentiates: while held, the steps backward does not
+  // go through (truncated ones, rolling training's first solve) run with the parameters as they
+  // were at hold_untracked(true), so finite differences see them as constants. Training never holds.
+  void hold_untracked(bool hold) {
+    holding_ = hold;
+    held_ = tensor<T, 1, Backend>(shape<1>{{hold ? weights_.params.size() : 0}});
+    if (hold) copy(Backend{}, held_.view(), weights_.params.cview());
   }
 
   // The last forward's cross-entropy at its last step (without the penalties), mean per counted slot.
@@ -133,13 +151,13 @@ class wfc_model {
 
   // The last forward's logits at its last step [sequences·T, vocab] (row r: the slot of target r;
   // drifting: [sequences·(T + 1), vocab], the window's rows, slots last).
-  tensor_view<const T, 2> last_logits() const { return t_.logits[std::size_t(t_.draw.steps)].cview(); }
+  tensor_view<const T, 2> last_logits() const { return t_.logits[std::size_t(t_.tracked)].cview(); }
 
   // Mean NLL of the last forward's last step by slot offset within its block (0 = first slot:
   // next-token prediction from a cold start); NaN where no slot had that offset.
   std::vector<double> offset_nll() const {
     std::vector<double> sum(std::size_t(config_.future), 0.0), count(std::size_t(config_.future), 0.0);
-    const auto rows = to_host<Backend>(t_.loss_rows[std::size_t(t_.draw.steps)].cview());
+    const auto rows = to_host<Backend>(t_.loss_rows[std::size_t(t_.tracked)].cview());
     for (index_t r = 0; r < t_.rows(); ++r) {
       if (t_.host_targets[std::size_t(r)] == ignore_index) continue;
       const auto o = std::size_t(t_.host_offsets[std::size_t(r)]);
@@ -305,6 +323,8 @@ class wfc_model {
   index_t counted_ = -1;
   T last_loss_ = 0;
   std::uint64_t draws_ = 0;
+  tensor<T, 1, Backend> held_;  // hold_untracked's parameters
+  bool holding_ = false;
 };
 
 }  // namespace wfc

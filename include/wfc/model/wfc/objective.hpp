@@ -4,6 +4,7 @@
 // a slot starts (slot_start.hpp), where the loss goes (loss.hpp). The settings pick the shipped
 // ones; they are plain fields because checkpoints and `wfc train` flags carry them.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -16,24 +17,46 @@
 namespace wfc {
 
 struct wfc_objective {
-  index_t steps = 2;              // K: solver steps unrolled in training
+  index_t steps = 2;              // K: solver steps unrolled in training (with mean_steps: the most)
   bool random_steps = false;      // draw K from [1, steps] per batch instead
+  double mean_steps = 0;          // > 1: draw K from the log-normal Poisson of this mean, capped at steps (0: off)
+  index_t backprop_steps = 0;     // backpropagate through the last this many steps only (0: all): bounds memory for deep K
   double reveal = 0;              // rate of slots revealed: one-hot of their target, pinned, no loss (trains infilling)
   double partial = 0;             // rate of slots partially collapsed toward their target at the start
   double deep_supervision = 0;    // weight of the mean loss of steps 1…K−1 beside the last step's
   double velocity_penalty = 0;    // weight of the last step's mean squared update ‖Δx‖²/width per slot
+  double carry = 0;               // rate of batches whose slots start from a previous solve's states (rolling training; pinned past)
+  index_t carry_slides = 1;       // solves a carried slot lived through before the tracked one (F − 1: its whole life in the window)
+  bool carry_beliefs = false;     // carried slots start from the embedding of their beliefs, not their raw states
   std::uint64_t seed = 1;         // block offsets, K draws and corruption
 
   void validate() const {
     if (steps < 1) throw config_error("wfc_objective: need at least one solver step, got " + std::to_string(steps));
+    if (!(mean_steps == 0 || (mean_steps > 1 && mean_steps <= double(steps))))
+      throw config_error("wfc_objective: mean_steps must be 0 (off) or in (1, steps = " + std::to_string(steps) + "], got " +
+                         std::to_string(mean_steps));
+    if (mean_steps > 0 && random_steps)
+      throw config_error("wfc_objective: random_steps (uniform K) and mean_steps (log-normal Poisson K) exclude each other");
+    if (backprop_steps < 0)
+      throw config_error("wfc_objective: backprop_steps must be ≥ 0 (0: through every step), got " + std::to_string(backprop_steps));
     if (!(partial >= 0 && partial <= 1)) throw config_error("wfc_objective: the partial-collapse rate must be in [0, 1]");
     if (!(reveal >= 0 && reveal < 1)) throw config_error("wfc_objective: the reveal rate must be in [0, 1): some slots must be left to learn from");
-    if (!(deep_supervision >= 0) || !(velocity_penalty >= 0))
-      throw config_error("wfc_objective: deep_supervision and velocity_penalty must be ≥ 0");
+    if (!(deep_supervision >= 0 && std::isfinite(deep_supervision)) || !(velocity_penalty >= 0 && std::isfinite(velocity_penalty)))
+      throw config_error("wfc_objective: deep_supervision and velocity_penalty must be finite and ≥ 0");
+    if (!(carry >= 0 && carry <= 1)) throw config_error("wfc_objective: the carry rate must be in [0, 1], got " + std::to_string(carry));
+    if (carry_slides < 1) throw config_error("wfc_objective: carry_slides must be ≥ 1, got " + std::to_string(carry_slides));
   }
+
+  // The most steps backward runs through: the unrolled buffers hold this many.
+  index_t tracked_steps() const { return backprop_steps > 0 ? std::min(steps, backprop_steps) : steps; }
+
+  // The K evaluation and the fixed-step chain use: the fixed or the most K (uniform), or the
+  // log-normal Poisson's mean rounded.
+  index_t evaluation_steps() const { return mean_steps > 0 ? std::max<index_t>(1, index_t(std::lround(mean_steps))) : steps; }
 
   // The shipped policies these settings select.
   index_t draw_steps(const counter_rng& rng) const {
+    if (mean_steps > 0) return objective::lognormal_poisson_count{mean_steps, steps}.draw(rng);
     return random_steps ? objective::uniform_count{steps}.draw(rng) : objective::fixed_count{steps}.draw(rng);
   }
   objective::reveal_and_partial slot_starts() const { return {reveal, partial}; }
@@ -52,11 +75,12 @@ struct wfc_draw {
   index_t start = 0;         // drifting past: empty rows at the front of the window (a shorter past)
   std::uint64_t stream = 0;  // corruption draws
   bool corrupt = true;       // reveal and partially collapse slots at the objective's rates (evaluation: false)
+  bool carried = false;      // the slots start from a first solve one token earlier (rolling training)
 };
 
 // Batch i's draw for sequences of `tokens` tokens (which bound a drifting past's empty rows; a
 // pinned past has none). Counters of the batch's generator: 0 the block offset, 1 the step count,
-// 2 the empty rows.
+// 2 the empty rows, 3 whether the slots start carried (F > 1 only: with one slot nothing is carried).
 inline wfc_draw draw_batch(const wfc_objective& objective, const wfc_config& config, bool past_cached, std::uint64_t i,
                            index_t tokens) {
   const counter_rng rng(objective.seed, i);
@@ -65,6 +89,7 @@ inline wfc_draw draw_batch(const wfc_objective& objective, const wfc_config& con
   d.steps = objective.draw_steps(rng);
   const index_t past_rows = tokens - config.future + 1;
   if (!past_cached && past_rows > 0) d.start = std::min(past_rows - 1, index_t(rng.uniform<double>(2) * double(past_rows)));
+  d.carried = objective.carry > 0 && config.future > 1 && rng.uniform<double>(3) < objective.carry;
   d.stream = i;
   return d;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The solve at inference: x ← x + η·(S(x) − x) on the free slots (or an Anderson combination of
 // the last iterates) until the solver says it converged (residual ‖Δx‖/‖x‖ over the slots, or the
-// worst slot's) or runs out of steps. Pinned past: the slots attend to the cached past. Drifting:
+// worst slot's, or the worst slot's KL between successive beliefs) or runs out of steps. Pinned past: the slots attend to the cached past. Drifting:
 // the whole window is state; its past rows restart from their tokens' embeddings, the slots from
 // their current (warm) states. Each step reads the device back once for the residual (twice with
 // Anderson: its Gram row first); everything else stays on the device.
@@ -86,6 +86,58 @@ double solve_residual(wfc_inference_state<T, Backend>& run, solve_report& report
   return worst;
 }
 
+// Each slot's log-probabilities after the head (host, row s·slots + i, vocab each), from x's slot
+// rows (rows first … first + slots of each sequence).
+template <class T, class Backend, class Positions>
+std::vector<double> slot_log_probs(wfc_inference_state<T, Backend>& run, const wfc_weights<T, Backend, Positions>& w,
+                                   tensor_view<const T, 2> x, index_t per_sequence, index_t first) {
+  const Backend be{};
+  const auto p = w.params.cview();
+  const index_t S = run.sequences, f = run.slots, rows = S * f;
+  auto in = x.slice(0, 0, rows);
+  if (per_sequence != f || first != 0) {  // drifting: gather each sequence's slots
+    for (index_t s = 0; s < S; ++s)
+      copy(be, run.belief_rows.view().slice(0, s * f, s * f + f), x.slice(0, s * per_sequence + first, s * per_sequence + first + f));
+    in = run.belief_rows.cview().slice(0, 0, rows);
+  }
+  w.ln_f.forward(be, run.final.view().slice(0, 0, rows), run.final_mean.view().slice(0, 0, rows), run.final_rstd.view().slice(0, 0, rows),
+                 in, p);
+  gemm(be, run.logits.view().slice(0, 0, rows), run.final.cview().slice(0, 0, rows), transpose(w.wte.table(p)));
+  const auto logits = to_host<Backend>(run.logits.cview().slice(0, 0, rows));
+  const index_t V = run.logits.extent(1);
+  std::vector<double> out(logits.size());
+  for (index_t r = 0; r < rows; ++r) {
+    const T* row = logits.data() + r * V;
+    double top = double(row[0]), total = 0;
+    for (index_t v = 1; v < V; ++v) top = std::max(top, double(row[v]));
+    for (index_t v = 0; v < V; ++v) total += std::exp(double(row[v]) - top);
+    const double shift = top + std::log(total);
+    for (index_t v = 0; v < V; ++v) out[std::size_t(r * V + v)] = double(row[v]) - shift;
+  }
+  return out;
+}
+
+// The belief test: every free slot's KL(p_now ‖ p_before) in nats (into slot_residuals), and the largest.
+template <class T, class Backend>
+double belief_change(const wfc_inference_state<T, Backend>& run, solve_report& report, const std::vector<double>& now,
+                     const std::vector<double>& before) {
+  const index_t rows = run.sequences * run.slots, V = index_t(now.size()) / std::max<index_t>(rows, 1);
+  report.slot_residuals.assign(std::size_t(rows), 0.0);
+  double worst = 0;
+  for (index_t r = 0; r < rows; ++r) {
+    if (run.is_pinned(r % run.slots)) continue;
+    double kl = 0;
+    for (index_t v = 0; v < V; ++v) {
+      const auto i = std::size_t(r * V + v);
+      kl += std::exp(now[i]) * (now[i] - before[i]);
+    }
+    kl = std::max(kl, 0.0);  // ≥ 0 up to rounding
+    report.slot_residuals[std::size_t(r)] = kl;
+    worst = std::isnan(kl) || std::isnan(worst) ? std::nan("") : std::max(worst, kl);
+  }
+  return worst;
+}
+
 // The solver's loop on x ([sequences·per_sequence, width] rows; the slots are rows first …
 // first + slots of each sequence), the stack attending to `keys` keys per row.
 template <class S, class LayerContext, class T, class Backend, class Positions>
@@ -98,6 +150,8 @@ solve_report iterate(wfc_inference_state<T, Backend>& run, const wfc_weights<T, 
   if (run.mix.memory != memory || run.mix.rows < rows) run.mix = anderson_mixing<T, Backend>(memory, run.sequences * run.stack_rows, width);
   run.mix.restart();
   const auto held = held_rows(run, rows, per_sequence, first);
+  const bool belief = solver_norm(solver) == residual_norm::belief;
+  if (belief) run.belief_before = slot_log_probs(run, w, as_const(x), per_sequence, first);
   solve_report report;
   for (index_t k = 1; k <= solver.max_steps(); ++k) {
     for (std::size_t l = 0; l < w.blocks.size(); ++l) {
@@ -115,8 +169,13 @@ solve_report iterate(wfc_inference_state<T, Backend>& run, const wfc_weights<T, 
       scale(be, next, eta);
     }
     report.steps = k;
-    report.residual = solve_residual(run, report, solver_norm(solver), as_const(next), as_const(x), per_sequence, first);
+    if (!belief) report.residual = solve_residual(run, report, solver_norm(solver), as_const(next), as_const(x), per_sequence, first);
     axpy(be, x, T(1), as_const(next));
+    if (belief) {
+      auto now = slot_log_probs(run, w, as_const(x), per_sequence, first);
+      report.residual = belief_change(run, report, now, run.belief_before);
+      run.belief_before.swap(now);
+    }
     if (!std::isfinite(report.residual))
       throw value_error("wfc_model::converge: the future slots diverged (residual " + std::to_string(report.residual) + ")");
     if (solver.converged(k, report.residual)) break;

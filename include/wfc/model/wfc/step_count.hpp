@@ -10,6 +10,7 @@
 // and 2 are the block offset and a drifting past's empty rows). A count that needs more numbers
 // takes counters from objective::first_free_counter on.
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 #include <utility>
 
@@ -34,6 +35,29 @@ struct uniform_count {
   index_t max_steps() const { return steps; }
   index_t draw(const counter_rng& rng) const {
     return 1 + std::min(steps - 1, index_t(rng.uniform<double>(step_count_counter) * double(steps)));
+  }
+};
+
+// K = 1 + Poisson(λ) with log λ ~ N(log(mean − 1) − σ²/2, σ²), capped at `steps`: mostly near the
+// mean, with a long tail of deep batches (the recurrent-depth models' log-normal Poisson, Geiping
+// et al. 2025). E[λ] = mean − 1, so E[K] = mean before the cap. Reads counter 1 (the normal) and
+// first_free_counter (the Poisson's uniform, inverted through its CDF).
+struct lognormal_poisson_count {
+  double mean = 4;     // E[K] before the cap; > 1
+  index_t steps = 16;  // the cap
+  double sigma = 0.5;  // spread of log λ
+  index_t max_steps() const { return steps; }
+  index_t draw(const counter_rng& rng) const {
+    const double lambda = std::exp(std::log(mean - 1) - 0.5 * sigma * sigma + sigma * rng.normal<double>(step_count_counter));
+    const double u = rng.uniform<double>(first_free_counter);
+    double term = std::exp(-lambda), cdf = term;  // P(n = 0)
+    index_t n = 0;
+    while (u >= cdf && n + 1 < steps) {
+      ++n;
+      term *= lambda / double(n);
+      cdf += term;
+    }
+    return 1 + n;
   }
 };
 

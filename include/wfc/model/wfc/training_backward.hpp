@@ -1,8 +1,8 @@
 #pragma once
 // The training backward pass, each function the pair of a forward one (llm.c), accumulating into
 // the weights' gradients: through the head at every step that has a loss weight, back through
-// every unrolled step, into the slots' starting embeddings and, through the keys and values the
-// slots attended to, into the clean stream.
+// every tracked step, into the slots' starting embeddings (cold rows only, and only when every
+// step was tracked) and, through the keys and values the slots attended to, into the clean stream.
 #include <utility>
 
 #include "wfc/model/wfc/loss.hpp"
@@ -75,7 +75,7 @@ void wfc_backward(wfc_training_buffers<T, Backend>& t, wfc_weights<T, Backend, P
   const Backend be{};
   const auto p = w.params.cview();
   const auto g = w.grads.view();
-  const index_t K = t.draw.steps;
+  const index_t K = t.tracked;  // the steps backward goes through (truncated backprop: the last of t.draw.steps)
   for (auto& b : t.dkeys) fill(be, b.view(), T(0));  // pinned past only
   for (auto& b : t.dvalues) fill(be, b.view(), T(0));
   // d(state_K): the last step's head, and the velocity penalty on state_K − state_{K−1}
@@ -100,9 +100,13 @@ void wfc_backward(wfc_training_buffers<T, Backend>& t, wfc_weights<T, Backend, P
     stack_backward<Past>(t, w, k, as_const(dstate), dprev);
     std::swap(dstate, dprev);
   }
-  // state_0 = P·E + positions
-  w.wte.backward(be, tensor_view<T, 2>{}, g, as_const(dstate), t.probs.cview(), p);
-  if constexpr (!Positions::rotary) w.wpe.backward(be, g, as_const(dstate), t.positions.cview());
+  // state_0 = P·E + positions, unless untracked steps came first (truncation stops the gradient
+  // there); rows that started carried take none (the first solve is not differentiated).
+  if (t.draw.steps == t.tracked) {
+    if (t.draw.carried) scale_rows(be, dstate, t.passes.front().fresh_rows.cview());
+    w.wte.backward(be, tensor_view<T, 2>{}, g, as_const(dstate), t.probs.cview(), p);
+    if constexpr (!Positions::rotary) w.wpe.backward(be, g, as_const(dstate), t.positions.cview());
+  }
   if constexpr (Past::cached) clean_backward(t, w);
 }
 

@@ -32,6 +32,8 @@ index_t check_wfc_batch(const wfc_config& c, const wfc_objective& o, const Ids& 
                       " positions");
   if (d.steps < 1 || d.steps > o.steps || d.offset < 0 || d.offset >= c.future)
     throw config_error("wfc_model: a draw needs 1 ≤ steps ≤ " + std::to_string(o.steps) + " and 0 ≤ offset < F");
+  if (d.carried && (!Past::cached || c.future < 2))
+    throw config_error("wfc_model: a carried draw needs a pinned past and F ≥ 2 (a slot to carry over a slide)");
   if constexpr (!Past::cached) {
     if (steps < c.future)
       throw shape_error("wfc_model: a drifting past trains on windows of T − F + 1 past tokens and F slots, so sequences need at least F = " +
@@ -55,6 +57,23 @@ inline masks::blocks training_blocks(const wfc_config& c, const wfc_draw& d) { r
 inline index_t slot_offset(const wfc_config& c, index_t target, const wfc_draw& d) {
   const index_t label = target + 1;
   return label - std::max<index_t>(training_blocks(c, d).start(label), 1);
+}
+
+// Rolling training: the solve j slides before (blocks j tokens earlier).
+inline wfc_draw earlier_solve(const wfc_config& c, wfc_draw d, index_t j) {
+  d.offset = ((d.offset - j) % c.future + c.future) % c.future;
+  return d;
+}
+inline wfc_draw previous_solve(const wfc_config& c, const wfc_draw& d) { return earlier_solve(c, d, 1); }
+
+// Whether target row `target` starts carried: its label sat in a first-solve block that began
+// exactly one token before its own block (as a slot does after a collapse and a slide) and saw at
+// least one token (as generation's first solve sees the prompt). A block's last slot was not in
+// that block: it enters the window fresh.
+inline bool starts_carried(const wfc_config& c, index_t target, const wfc_draw& d) {
+  const index_t label = target + 1;
+  const index_t now = training_blocks(c, d).start(label), before = training_blocks(c, previous_solve(c, d)).start(label);
+  return before >= 1 && before == now - 1;
 }
 
 // The generator a batch's slot starts draw from.
@@ -92,6 +111,47 @@ void upload_inputs(wfc_training_buffers<T, Backend>& t) {
   t.step_factor.copy_from_host(t.host_factor);
 }
 
+// A pinned batch's mask for blocks cut by draw d: the clean tokens before a slot's block, and by
+// the future mask the slots of its own block.
+template <class FutureMask, class Backend>
+tensor<bool, 2, Backend> pinned_future_mask(const wfc_config& c, index_t steps, const wfc_draw& d) {
+  const auto blocks = training_blocks(c, d);
+  return tensor<bool, 2, Backend>(shape<2>{{steps, 2 * steps}},
+                                  attention_mask(masks::before_block{blocks}, steps, masks::within_block<FutureMask>{blocks}, steps, 1));
+}
+
+// Rolling training's passes: for each of the `slides` solves before the tracked one, its mask and
+// which rows of the solve after it start carried from it (rebuilt per batch; masks only when
+// their offset changes).
+template <class FutureMask, class T, class Backend>
+void prepare_carried_passes(wfc_training_buffers<T, Backend>& t, const wfc_config& c, const wfc_draw& d, index_t slides) {
+  const index_t n = t.rows(), steps = t.steps, V = c.vocab;
+  // The earlier solves start as generation's do: no partial collapse toward the target (a carried
+  // state would smuggle the answer in); revealed slots stay pinned.
+  t.host_earlier_probs = t.host_probs;
+  for (index_t r = 0; r < n; ++r)
+    if (t.host_factor[std::size_t(r)] != T(0)) std::fill_n(t.host_earlier_probs.begin() + r * V, V, T(1) / T(V));
+  t.earlier_probs.copy_from_host(t.host_earlier_probs);
+  t.passes.resize(std::size_t(slides));
+  for (index_t j = 1; j <= slides; ++j) {
+    auto& pass = t.passes[std::size_t(j - 1)];
+    const wfc_draw solve = earlier_solve(c, d, j), after = earlier_solve(c, d, j - 1);
+    t.host_carried.resize(std::size_t(n));
+    for (index_t r = 0; r < n; ++r) t.host_carried[std::size_t(r)] = starts_carried(c, r % steps, after) ? T(1) : T(0);
+    if (pass.carried_rows.size() != n) {
+      pass.carried_rows = tensor<T, 1, Backend>(shape<1>{{n}});
+      pass.fresh_rows = tensor<T, 1, Backend>(shape<1>{{n}});
+    }
+    pass.carried_rows.copy_from_host(t.host_carried);
+    for (auto& m : t.host_carried) m = T(1) - m;
+    pass.fresh_rows.copy_from_host(t.host_carried);
+    if (pass.keep_offset != solve.offset) {
+      pass.keep = pinned_future_mask<FutureMask, Backend>(c, steps, solve);
+      pass.keep_offset = solve.offset;
+    }
+  }
+}
+
 // Pinned past: ids, targets, positions and the slots' starting probability vectors; the future mask.
 template <class FutureMask, class StartPolicy, class T, class Backend>
 void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config& c, const wfc_objective& o, const StartPolicy& policy,
@@ -114,12 +174,10 @@ void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config&
   }
   upload_inputs(t);
   if (t.keep_offset != d.offset) {  // the mask depends on the batch shape and the offset only
-    const auto blocks = training_blocks(c, d);
-    t.future_keep = tensor<bool, 2, Backend>(
-        shape<2>{{steps, 2 * steps}},
-        attention_mask(masks::before_block{blocks}, steps, masks::within_block<FutureMask>{blocks}, steps, 1));
+    t.future_keep = pinned_future_mask<FutureMask, Backend>(c, steps, d);
     t.keep_offset = d.offset;
   }
+  if (d.carried) prepare_carried_passes<FutureMask>(t, c, d, o.carry_slides);
 }
 
 // Drifting past: each sequence's window of T − F + 1 past rows (the first d.start of them empty)

@@ -1,8 +1,9 @@
 #pragma once
 // Everything one training batch shape needs (llm.c's activations, named): the inputs as uploaded,
-// the clean stream and its keys/values, the future stream's state after every unrolled step with
-// each block's activations inside it, the head at every step, and the gradients backward walks
-// with. Reallocated only when the shape (sequences, tokens, most steps) changes.
+// the clean stream and its keys/values, the future stream's state after every tracked step with
+// each block's activations inside it, the head at every step, the carried starts of rolling
+// training, and the gradients backward walks with. Reallocated only when the shape (sequences,
+// tokens, most tracked steps) changes: steps before the tracked ones reuse step 1's buffers.
 #include <cstdint>
 #include <vector>
 
@@ -20,15 +21,27 @@ struct wfc_training_buffers {
   using ids_buffer = tensor<token_id, 1, Backend>;
 
   index_t sequences = 0, steps = 0, max_steps = 0, counted = 0, keep_offset = -1;
+  index_t tracked = 0;      // this batch's steps backward runs through (≤ max_steps; the draw's K minus the untracked ones)
   index_t future_rows = 0;  // rows per sequence in the future stream: T (pinned) or the window's T + 1 (drifting)
   index_t future_keys = 0;  // keys a future row sees: 2T (the clean past and its own stream) or T + 1
   wfc_draw draw;
   std::vector<token_id> host_targets;
   std::vector<index_t> host_offsets;  // each future row's slot offset (−1: not a slot)
-  std::vector<T> host_probs, host_factor;
+  std::vector<T> host_probs, host_factor, host_carried, host_earlier_probs;
   ids_buffer ids, targets, positions;
   tensor<bool, 2, Backend> causal, future_keep;
   buffer<2> probs, pos_embed, delta, carry;
+  // Rolling training: passes[j − 1] is the solve j slides before the tracked one (blocks j tokens
+  // earlier): its mask, and which rows of the solve after it start carried from it (1, else 0)
+  // and which fresh (1 minus that).
+  struct carried_pass {
+    tensor<bool, 2, Backend> keep;
+    index_t keep_offset = -1;
+    buffer<1> carried_rows, fresh_rows;
+  };
+  std::vector<carried_pass> passes;
+  buffer<2> fresh_start, held_start, beliefs;  // the tracked solve's cold start; the earlier solves'; beliefs [n, vocab]
+  buffer<2> earlier_probs;                     // the earlier solves' starting probability vectors (no partial collapse)
   buffer<1> step_factor;  // η per slot, 0 for a revealed (pinned) one
   std::vector<buffer<2>> clean, dclean;                   // clean stream entering each block (and leaving the last)
   std::vector<block_buffers<T, Backend>> clean_acts;      // [layer]
@@ -50,6 +63,7 @@ struct wfc_training_buffers {
     steps = t;
     max_steps = k_max;
     keep_offset = -1;
+    passes.clear();
     future_rows = cached ? t : t + 1;
     future_keys = cached ? 2 * t : t + 1;
     const index_t n = rows(), d = c.width;
@@ -60,6 +74,10 @@ struct wfc_training_buffers {
     pos_embed = buffer<2>(n, d);
     delta = buffer<2>(n, d);
     carry = buffer<2>(n, d);
+    fresh_start = buffer<2>(n, d);
+    held_start = buffer<2>(n, d);
+    beliefs = buffer<2>(n, c.vocab);
+    earlier_probs = buffer<2>(n, c.vocab);
     allocate_clean(c, cached);
     allocate_future(c);
   }

@@ -48,9 +48,13 @@ struct wfc_weights {
   // x += the learned position table's rows at `positions` (through the scratch `rows`, as wide as
   // x); nothing with rotary positions, which turn the keys inside attention instead.
   void add_positions(tensor_view<T, 2> x, tensor_view<T, 2> rows, tensor_view<const token_id, 1> positions) const {
+    add_positions(x, rows, positions, params.cview());
+  }
+  // The same with parameters `p` (a held copy: wfc_model::hold_untracked).
+  void add_positions(tensor_view<T, 2> x, tensor_view<T, 2> rows, tensor_view<const token_id, 1> positions, tensor_view<const T, 1> p) const {
     if constexpr (!Positions::rotary) {
       const Backend be{};
-      wpe.forward(be, rows, positions, params.cview());
+      wpe.forward(be, rows, positions, p);
       axpy(be, x, T(1), as_const(rows));
     }
   }
