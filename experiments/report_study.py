@@ -123,11 +123,16 @@ def section_lm(lm, out_dir):
     early = [e for e in (lm or {}).get("early_exit") or [] if isinstance(e, dict)]
     out += ["### Early exit", ""]
     if early:
-        out += ["Chain NLL and solver steps/token when each solve stops once ‖Δx‖/‖x‖ falls below the tolerance "
-                "(or at the limit), instead of after training's K steps.", ""]
-        out += table(["model", "tolerance", "chain NLL", "steps/token"],
-                     [[text(e.get("model")), fmt(e.get("tolerance"), ".3g"), fmt(e.get("chain_nll")),
-                       fmt(e.get("steps_per_token"), ".2f")] for e in early])
+        out += ["Chain NLL and solver steps/token when each solve stops once its residual falls below the tolerance "
+                "(or at the limit), instead of after training's K steps: relative is ‖Δx‖/‖x‖, belief the largest KL "
+                "(nats) between a slot's successive distributions; cold restarts every solve, warm carries the slots' "
+                "states; converged is the share of solves that met the tolerance, ρ the Spearman correlation of a "
+                "solve's steps with slot 0's entropy.", ""]
+        out += table(["model", "criterion", "tolerance", "start", "chain NLL", "steps/token", "converged", "ρ"],
+                     [[text(e.get("model")), text(e.get("criterion", "relative")), fmt(e.get("tolerance"), ".3g"),
+                       text(e.get("start", "cold")), fmt(e.get("chain_nll")), fmt(e.get("steps_per_token"), ".2f"),
+                       fmt(e.get("converged_fraction"), ".2f"), fmt(e.get("steps_entropy_spearman"), ".2f")]
+                      for e in early])
     else:
         out += ["_No early-exit results in this file._", ""]
     return out

@@ -40,6 +40,9 @@ std::vector<lm_variant> variants() {
       {"WFC F4 K2, causal slots", 4, 2, "pinned", "causal"},
       {"WFC F4 K2, drifting past", 4, 2, "drifting"},
       {"WFC F4 K2, deep supervision + velocity penalty", 4, 2, "pinned", "bidirectional", 0.5, 0.1, true},
+      // configs/shakespeare-wfc.json: K ~ log-normal Poisson (mean 3, at most 8, backprop through 4),
+      // rolling training over F − 1 slides (docs/rolling.md)
+      {"WFC F4, rolling training", 4, 8, "pinned", "bidirectional", 1.0, 0.5, true, 3, 4, 0.8, 3},
   };
 }
 
@@ -53,7 +56,9 @@ preset full() {
   p.infill_tasks = {{"WFC F4 K2", {3, 1}}, {"WFC F8 K2", {4, 4}}};
   p.infill.windows = 512;
   p.adaptivity.windows = 40;
-  p.adaptivity_model = "WFC F4 K2, deep supervision + velocity penalty";
+  p.adaptivity_model = "WFC F4, rolling training";
+  p.adaptivity.norm = wfc::residual_norm::belief;  // the rolling model's solves settle in belief (docs/rolling.md)
+  p.adaptivity.warm = true;
   return p;
 }
 

@@ -9,6 +9,14 @@
 
 namespace wfc_examples {
 
+// A solver's convergence test by its flag name: relative (‖Δx‖/‖x‖ over the slots) or belief (the
+// largest KL in nats between a slot's distributions after successive steps).
+inline wfc::residual_norm criterion_norm(const std::string& name) {
+  if (name == "relative") return wfc::residual_norm::segment;
+  if (name == "belief") return wfc::residual_norm::belief;
+  throw wfc::config_error("--criterion must be relative or belief, got '" + name + "'");
+}
+
 struct collapse_options {
   std::string policy = "threshold";
   double tau = 1.0;      // entropy_threshold: bits
@@ -20,6 +28,7 @@ struct collapse_options {
   wfc::index_t top_k = 0;
   double tolerance = 1e-2;  // the solver's early exit: ‖Δx‖/‖x‖
   wfc::index_t limit = 2;   // and its most steps per solve: training's K (more steps leave what training showed)
+  std::string criterion = "relative";
   bool warm = false;
 
   void add(CLI::App& app) {
@@ -32,7 +41,9 @@ struct collapse_options {
     app.add_option("--temperature", temperature, "sampling temperature (0: greedy)");
     app.add_option("--top-k", top_k, "sample from the k most likely tokens only (0: all)");
     app.add_option("--top-p", top_p, "sample from the smallest set of tokens holding this much probability");
-    app.add_option("--tolerance", tolerance, "solver: stop when ‖Δx‖/‖x‖ is at most this");
+    app.add_option("--tolerance", tolerance, "solver: stop when the criterion's residual is at most this");
+    app.add_option("--criterion", criterion,
+                   "solver: relative (‖Δx‖/‖x‖ over the slots) or belief (the largest KL, in nats, between a slot's successive distributions)");
     app.add_option("--limit", limit, "solver: at most this many steps per solve");
     app.add_flag("--warm", warm, "start each solve from the previous solve's states instead of max entropy (fewer steps, worse text)");
   }
@@ -53,6 +64,7 @@ struct collapse_options {
       throw wfc::config_error("--distance " + std::to_string(distance) + " pins the generated text's character number " +
                               std::to_string(distance) + " (0: the first), but --tokens " + std::to_string(tokens) +
                               " ends the text before it: lower --distance or raise --tokens");
+    criterion_norm(criterion);
     sampler().validate();
     solver().validate();
   }
@@ -65,7 +77,7 @@ struct collapse_options {
   }
 
   wfc::sampler sampler() const { return wfc::sampler{temperature, top_k, top_p}; }
-  wfc::solvers::anderson solver() const { return wfc::solvers::anderson{tolerance, limit, 1.0, 3}; }
+  wfc::solvers::anderson solver() const { return wfc::solvers::anderson{tolerance, limit, 1.0, 3, criterion_norm(criterion)}; }
   wfc::generation_settings settings(wfc::index_t tokens, std::uint64_t seed) const {
     wfc::generation_settings s;
     s.max_tokens = tokens;

@@ -102,14 +102,8 @@ inline void add_trainer_options(CLI::App& app, wfc::trainer_settings& t) {
   app.add_option("--seed", t.seed, "initialisation and batch seed");
 }
 
-// The WFC objective's flags: wfc_objective::validate(), and the infinite loss weights it lets
-// through (the first loss would be infinite).
-inline void validate_objective(const wfc::wfc_objective& o) {
-  o.validate();
-  if (!std::isfinite(o.deep_supervision) || !std::isfinite(o.velocity_penalty))
-    throw wfc::config_error("--deep-supervision and --velocity-penalty must be finite numbers ≥ 0, got " +
-                            std::to_string(o.deep_supervision) + " and " + std::to_string(o.velocity_penalty));
-}
+// The WFC objective's flags: wfc_objective::validate() (which refuses infinite loss weights too).
+inline void validate_objective(const wfc::wfc_objective& o) { o.validate(); }
 
 // ", OpenMP threads: N" for the cpu backend, nothing otherwise.
 template <class B>

@@ -29,6 +29,11 @@ struct lm_variant {
   std::string past = "pinned", mask = "bidirectional";
   double deep_supervision = 0, velocity_penalty = 0;
   bool early_exit = false;  // measure chain NLL and steps per token at each tolerance
+  // Training for a fixed point and for warm starts (docs/design.md, "Rolling training"):
+  double mean_steps = 0;     // K from the log-normal Poisson of this mean, capped at `steps` (0: K = steps)
+  index_t backprop_steps = 0;
+  double carry = 0;          // rate of batches that start from carried states
+  index_t carry_slides = 1;
 };
 
 // The data and what later parts reuse: the scoring GPT and the trained pinned/bidirectional WFC
@@ -100,14 +105,17 @@ json run_variant(lm_context& c, M& model, const lm_variant& v) {
   const wfc::trainer_settings& t = c.settings.train;
   model.initialise(t.seed);
   const auto summary = wfc::train(model, c.data, t, training_log{v.name});
-  const wfc::solvers::fixed_steps solver{v.steps, 1.0};
+  const index_t K = model.objective().evaluation_steps();  // the fixed K, or the drawn K's mean
+  const wfc::solvers::fixed_steps solver{K, 1.0};
   const auto offsets = wfc::evaluate_offsets(model, c.data, wfc::split::validation, t);
   const auto cold = wfc::chain_nll(model, c.data, wfc::split::validation, t, solver, wfc::warm_start::none);
   const auto warm = wfc::chain_nll(model, c.data, wfc::split::validation, t, solver, wfc::warm_start::state);
   const flop_model f = flops_of(c, model.config().vocab);
   const double T = double(t.block), rows = double(t.batch * t.accumulation);
-  const double per_iteration = M::past_policy::cached ? wfc_train_flops(f, rows, T, double(v.steps))
-                                                      : drifting_train_flops(f, rows, T, double(v.steps), double(v.future));
+  // Rolling training's earlier solves are forward steps only, a third of a trained step's cost each.
+  const double steps = double(K) * (1 + v.carry * double(v.carry_slides) / 3);
+  const double per_iteration = M::past_policy::cached ? wfc_train_flops(f, rows, T, steps)
+                                                      : drifting_train_flops(f, rows, T, steps, double(v.future));
   json row = {{"name", v.name}, {"kind", "wfc"}, {"params", model.layout().size()}, {"iterations", t.iterations},
               {"train_flops", per_iteration * double(t.iterations)}, {"ms_per_iter", summary.mean_ms}, {"val_loss", nullptr},
               {"objective_val", summary.val_loss}, {"first_slot_nll", offsets.first_slot}, {"per_offset", offsets.per_offset},
@@ -124,16 +132,25 @@ json run_variant(lm_context& c, M& model, const lm_variant& v) {
   return row;
 }
 
-// Chain NLL and solver steps per token when every solve (cold, as generation runs) exits early.
+// Chain NLL and solver steps per token when every solve exits early, cold and warm, by either test
+// (‖Δx‖/‖x‖, or the largest KL between a slot's successive beliefs, nats); how often the solves
+// converged, and the rank correlation of their steps with slot 0's entropy (one sequence per solve).
 template <class M>
 json early_exit(lm_context& c, M& model, const lm_variant& v) {
   json rows = json::array();
-  for (double tolerance : c.settings.tolerances) {
-    const wfc::solvers::until_converged solver{tolerance, c.settings.early_exit_limit, 1.0};
-    const auto r = wfc::chain_nll(model, c.data, wfc::split::validation, c.settings.train, solver, wfc::warm_start::none);
-    rows.push_back({{"model", v.name}, {"tolerance", tolerance}, {"limit", c.settings.early_exit_limit}, {"chain_nll", r.nll},
-                    {"steps_per_token", r.steps_per_token}});
-  }
+  wfc::trainer_settings single = c.settings.train;
+  single.batch = 1;
+  single.eval_batches = c.settings.train.eval_batches * c.settings.train.batch;
+  for (const auto& [criterion, norm] : {std::pair{"relative", wfc::residual_norm::segment}, std::pair{"belief", wfc::residual_norm::belief}})
+    for (double tolerance : c.settings.tolerances)
+      for (const auto& [start, warm] : {std::pair{"cold", wfc::warm_start::none}, std::pair{"warm", wfc::warm_start::state}}) {
+        const wfc::solvers::until_converged solver{tolerance, c.settings.early_exit_limit, 1.0, norm};
+        const auto r = wfc::chain_nll(model, c.data, wfc::split::validation, single, solver, warm);
+        rows.push_back({{"model", v.name}, {"criterion", criterion}, {"tolerance", tolerance}, {"start", start},
+                        {"limit", c.settings.early_exit_limit}, {"chain_nll", r.nll}, {"steps_per_token", r.steps_per_token},
+                        {"converged_fraction", r.converged_fraction},
+                        {"steps_entropy_spearman", std::isnan(r.steps_entropy_spearman) ? json(nullptr) : json(r.steps_entropy_spearman)}});
+      }
   return rows;
 }
 
@@ -155,6 +172,10 @@ inline wfc::wfc_objective variant_objective(const lm_context& c, const lm_varian
   objective.partial = c.settings.partial;
   objective.deep_supervision = v.deep_supervision;
   objective.velocity_penalty = v.velocity_penalty;
+  objective.mean_steps = v.mean_steps;
+  objective.backprop_steps = v.backprop_steps;
+  objective.carry = v.carry;
+  objective.carry_slides = v.carry_slides;
   objective.seed = c.settings.train.seed;
   return objective;
 }

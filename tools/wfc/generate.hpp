@@ -17,7 +17,9 @@ struct generate_options {
   wfc::index_t tokens = 200;
   std::uint64_t seed = 1;
   wfc_examples::collapse_options collapse;
+  bool cold = false;
   int threads = 0;
+  const CLI::Option* limit_flag = nullptr;  // --limit as given (else the checkpoint's K)
 
   void add(CLI::App& app) {
     app.add_option("checkpoint,--checkpoint", checkpoint, "a checkpoint written by `wfc train`")->required();
@@ -28,6 +30,16 @@ struct generate_options {
     app.add_option("--observer", observer, "wfc: write every solve as a JSON line to this file");
     app.add_option("--threads", threads, "OpenMP threads (0: OpenMP's default)");
     collapse.add(app);
+    app.add_flag("--cold", cold, "wfc: start every solve from max entropy, even for a model trained for warm starts (--carry)");
+    limit_flag = app.get_option("--limit");
+    app.get_option("--limit")->description("solver: at most this many steps per solve (default: the checkpoint's training K)");
+    app.get_option("--warm")->description("start each solve from the previous solve's states instead of max entropy: the default for a "
+                                          "model trained with --carry; worse text for one trained without (docs/rolling.md)");
+  }
+
+  void validate() const {
+    collapse.validate(tokens);
+    if (cold && collapse.warm) throw wfc::config_error("--cold and --warm exclude each other");
   }
 };
 
@@ -60,16 +72,22 @@ int generate_with(const generate_options& o, const wfc::checkpoint& c) {
                    .dump()
             << '\n';
     };
-    const generation_result r = wfc_examples::with_policy(o.collapse, tok, [&](auto policy) {
-      auto gen = make_generator(model, policy, o.collapse.sampler(), o.collapse.solver());
-      generation_settings s = o.collapse.settings(o.tokens, o.seed);
+    // The trained mode: the checkpoint's K steps per solve, and warm starts for a model trained
+    // to carry its states (--carry) or its beliefs (--carry-beliefs), unless the flags say otherwise.
+    wfc_examples::collapse_options collapse = o.collapse;
+    if (o.limit_flag == nullptr || o.limit_flag->count() == 0) collapse.limit = model.objective().evaluation_steps();
+    const bool warm = collapse.warm || (model.objective().carry > 0 && !o.cold);
+    const generation_result r = wfc_examples::with_policy(collapse, tok, [&](auto policy) {
+      auto gen = make_generator(model, policy, collapse.sampler(), collapse.solver());
+      generation_settings s = collapse.settings(o.tokens, o.seed);
+      s.start = !warm ? warm_start::none : model.objective().carry_beliefs ? warm_start::distribution : warm_start::state;
       s.stop = tok.encode(o.stop);
       return gen.run(prompt, s, observe);
     });
     out = r.tokens;
     char line[160];
-    std::snprintf(line, sizeof line, ", policy %s: %lld solves, %.2f tokens per solve, %.2f solver steps per token", o.collapse.policy.c_str(),
-                  static_cast<long long>(r.solves), r.tokens_per_solve(), r.steps_per_token());
+    std::snprintf(line, sizeof line, ", policy %s, %s starts: %lld solves, %.2f tokens per solve, %.2f solver steps per token",
+                  o.collapse.policy.c_str(), warm ? "warm" : "cold", static_cast<long long>(r.solves), r.tokens_per_solve(), r.steps_per_token());
     report = line;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -81,7 +99,7 @@ int generate_with(const generate_options& o, const wfc::checkpoint& c) {
 
 inline int run_generate(const generate_options& o) {
   wfc_examples::set_threads(o.threads);
-  o.collapse.validate(o.tokens);
+  o.validate();
   if (o.prompt.empty()) throw wfc::config_error("--prompt is empty; give at least one character to start from");
   const wfc::checkpoint c = wfc::checkpoint::load(o.checkpoint);
   return with_model_type(model_choice::of(c), [&](auto tag) { return generate_with<typename decltype(tag)::type>(o, c); });

@@ -44,11 +44,20 @@ struct train_options {
     app.add_option("--future", future, "wfc: F, future slots (at most the block)");
     app.add_option("--steps", objective.steps, "wfc: K, solver steps unrolled in training");
     app.add_flag("--random-steps", objective.random_steps, "wfc: draw K from 1…K per batch");
+    app.add_option("--mean-steps", objective.mean_steps,
+                   "wfc: draw K per batch from a log-normal Poisson of this mean (> 1), capped at --steps (0: off)");
+    app.add_option("--backprop-steps", objective.backprop_steps, "wfc: backpropagate through the last this many steps only (0: all)");
     app.add_option("--damping", damping, "wfc: η, each step moves the slots by η·(S(x) − x)");
     app.add_option("--reveal", objective.reveal, "wfc: rate of slots revealed (pinned to their target, not scored)");
     app.add_option("--partial", objective.partial, "wfc: rate of slots partially collapsed toward their target");
     app.add_option("--deep-supervision", objective.deep_supervision, "wfc: weight of the earlier steps' losses");
     app.add_option("--velocity-penalty", objective.velocity_penalty, "wfc: weight of the last step's mean squared update");
+    app.add_option("--carry", objective.carry,
+                   "wfc: rate of batches whose slots start from a first solve one token earlier, as generation's warm starts do "
+                   "(rolling training; pinned past)");
+    app.add_option("--carry-slides", objective.carry_slides,
+                   "wfc: solves a carried slot lives through before the scored one (F − 1: its whole life in the window)");
+    app.add_flag("--carry-beliefs", objective.carry_beliefs, "wfc: carried slots start from their beliefs' embeddings, not their states");
     wfc_examples::add_trainer_options(app, train);
     app.add_option("--eps", train.adamw.eps, "AdamW ε");
     const auto all = app.get_options();
@@ -92,6 +101,11 @@ struct train_options {
       wfc(1).validate();
       wfc_examples::validate_objective(wfc_objective());
       if (!(damping > 0 && damping <= 1)) throw wfc::config_error("--damping must be in (0, 1], got " + std::to_string(damping));
+      if (objective.carry > 0 && choice.past != "pinned")
+        throw wfc::config_error("--carry needs --past pinned: a drifting past recomputes its whole window at every solve");
+      if (objective.carry > 0 && objective.carry_slides > future - 1)
+        throw wfc::config_error("--carry-slides " + std::to_string(objective.carry_slides) + ": a slot lives F − 1 = " +
+                                std::to_string(future - 1) + " slides in the window");
       if (2 * future > train.block)  // the generator's rule: what `wfc generate` could not use is refused now
         throw wfc::config_error("--future " + std::to_string(future) + " needs a --block of at least 2·F = " + std::to_string(2 * future) +
                                 ", got " + std::to_string(train.block) + ": `wfc generate` keeps F slots beside at least F past characters");
