@@ -32,9 +32,11 @@ struct generate_options {
     collapse.add(app);
     app.add_flag("--cold", cold, "wfc: start every solve from max entropy, even for a model trained for warm starts (--carry)");
     limit_flag = app.get_option("--limit");
-    app.get_option("--limit")->description("solver: at most this many steps per solve (default: the checkpoint's training K)");
-    app.get_option("--warm")->description("start each solve from the previous solve's states instead of max entropy: the default for a "
-                                          "model trained with --carry; worse text for one trained without (docs/rolling.md)");
+    app.get_option("--limit")->description("solver: at most this many steps per solve")->default_str("the checkpoint's training K");
+    app.get_option("--warm")->description(
+        "start each solve from the previous solve's states instead of max entropy: the default for a model trained with --carry "
+        "(the recipe's model: chain NLL 2.023 warm, 2.051 cold; one warm step per token as good as three cold), worse text for one "
+        "trained without (3.8 against 2.06; docs/rolling.md)");
   }
 
   void validate() const {
