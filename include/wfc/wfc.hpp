@@ -19,6 +19,7 @@
 #include "wfc/collapse/policies.hpp"
 #include "wfc/data.hpp"
 #include "wfc/io/checkpoint.hpp"
+#include "wfc/io/file_checks.hpp"
 #include "wfc/model/generate.hpp"
 #include "wfc/model/generator.hpp"
 #include "wfc/model/gpt.hpp"
@@ -28,4 +29,5 @@
 #include "wfc/sampling/sampler.hpp"
 #include "wfc/train/optimizer.hpp"
 #include "wfc/train/schedule.hpp"
+#include "wfc/train/stop_signals.hpp"
 #include "wfc/train/trainer.hpp"

@@ -4,12 +4,15 @@
 //   wfc train text.txt --resume model.safetensors             (continues exactly where the checkpoint left off)
 //   wfc generate model.safetensors --prompt "KING:" --policy threshold --tau 1 --observer steps.jsonl
 //   wfc eval model.safetensors text.txt
+//   wfc info model.safetensors                                (what a checkpoint holds and where it came from)
 //
-// `wfc <command> --help` lists every flag. Exit code 0 on success; on bad input, 1 and one line
-// "error: …" that says what to fix.
+// `wfc <command> --help` lists every flag. Exit status 0 on success; on bad input, 1 and one line
+// "error: …" that says what to fix; 75 when a signal (SIGTERM, SIGINT, SIGUSR1) stopped `wfc train`
+// after it saved: resume it.
 #include "config_file.hpp"
 #include "eval.hpp"
 #include "generate.hpp"
+#include "info.hpp"
 #include "train.hpp"
 
 #include <algorithm>
@@ -24,6 +27,7 @@ int main(int argc, char** argv) {
   train_cmd->option_defaults()->always_capture_default();
   train_cmd->add_option("--config", "read flags from this JSON file ({\"width\": 64, \"min_lr\": 1e-4}); flags given here win");
   train.add(*train_cmd);
+  train.command.assign(argv, argv + argc);
 
   wfc_cli::generate_options generate;
   CLI::App* generate_cmd = app.add_subcommand("generate", "generate text from a checkpoint");
@@ -34,6 +38,10 @@ int main(int argc, char** argv) {
   CLI::App* eval_cmd = app.add_subcommand("eval", "a checkpoint's loss on a text");
   eval_cmd->option_defaults()->always_capture_default();
   eval.add(*eval_cmd);
+
+  wfc_cli::info_options info;
+  CLI::App* info_cmd = app.add_subcommand("info", "what a checkpoint holds and where it came from, without reading its weights");
+  info.add(*info_cmd);
 
   try {
     std::vector<std::string> args = wfc_cli::expand_config(argc, argv, "train");
@@ -53,6 +61,7 @@ int main(int argc, char** argv) {
   return wfc_examples::exit_code([&] {
     if (train_cmd->parsed()) return wfc_cli::run_train(train);
     if (generate_cmd->parsed()) return wfc_cli::run_generate(generate);
+    if (info_cmd->parsed()) return wfc_cli::run_info(info);
     return wfc_cli::run_eval(eval);
   });
 }

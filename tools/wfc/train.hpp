@@ -1,8 +1,14 @@
 #pragma once
 // `wfc train`: trains a GPT or a WFC model on a text file, with periodic atomic checkpoints, a
 // progress bar, metrics as CSV or JSON lines, and --resume to continue a run exactly where its
-// last checkpoint left it. Everything that can be checked is checked before any work starts.
+// last checkpoint left it. Everything that can be checked is checked before any work starts: the
+// flags, every path (the checkpoint's folder is written to, the metrics file opened, the resumed
+// checkpoint loaded), an existing checkpoint that --out would replace, and on --resume whether the
+// text is the one the run was trained on. SIGTERM, SIGINT or SIGUSR1 finish the step, save, and
+// exit with status 75 (exit_stopped): resume me.
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -10,6 +16,10 @@
 #include "models.hpp"
 
 namespace wfc_cli {
+
+// The exit status of a run a signal stopped after saving: sysexits' EX_TEMPFAIL, "try again" (0 is
+// success, 1 an error, 128 + N a second signal N that ended it at once).
+inline constexpr int exit_stopped = 75;
 
 struct train_options {
   model_choice choice;
@@ -22,6 +32,9 @@ struct train_options {
   double damping = 1.0;
   wfc::trainer_settings train;
   std::string data, out = "model.safetensors", resume, metrics;
+  bool overwrite = false, allow_other_data = false;
+  std::vector<std::string> command;  // the command line, for the checkpoint's provenance
+  CLI::Option* out_option = nullptr;
   std::int64_t checkpoint_every = 0;  // 0: at every evaluation
   std::int64_t stop_at = 0;           // 0: train to the end
   int threads = 0;
@@ -29,8 +42,12 @@ struct train_options {
 
   void add(CLI::App& app) {
     app.add_option("data,--data", data, "the training text (UTF-8); the last 10% validates")->required();
-    app.add_option("--out", out, "where checkpoints go (written atomically: the previous one survives a crash)");
+    out_option = app.add_option("--out", out, "where checkpoints go (written atomically: the previous one survives a crash); "
+                                              "with --resume, the resumed file unless given");
+    app.add_flag("--overwrite", overwrite, "let --out replace an existing checkpoint (refused without it)");
     app.add_option("--resume", resume, "continue the run saved in this checkpoint (its model, optimiser state, settings and position)");
+    app.add_flag("--allow-other-data", allow_other_data,
+                 "let --resume continue on a text other than the one the checkpoint was trained on (fine-tuning on purpose)");
     app.add_option("--checkpoint-every", checkpoint_every, "save every this many iterations (0: at every evaluation), and after the last");
     app.add_option("--stop-at", stop_at, "save and stop after this iteration (the schedule still spans --iterations); --resume continues");
     app.add_option("--metrics", metrics, "write every iteration's loss, rate and timing to this .csv or .jsonl file");
@@ -83,7 +100,8 @@ struct train_options {
   }
 
   // Every setting, before any data is read: a bad flag costs nothing.
-  void validate() const {
+  void validate() {
+    if (!resume.empty() && out_option != nullptr && out_option->count() == 0) out = resume;  // a resumed run saves where it was
     if (stop_at < 0) throw wfc::config_error("--stop-at must be 0 (train to the end) or positive");
     if (checkpoint_every < 0) throw wfc::config_error("--checkpoint-every must be 0 (at evaluations) or positive");
     if (out.empty()) throw wfc::config_error("--out must name a file");
@@ -115,11 +133,56 @@ struct train_options {
       throw wfc::config_error("rotary positions turn pairs of features, so the head width (" + std::to_string(head_width) +
                               ") must be even");
   }
+
+  // Every path, before the text is read: the checkpoint can be written, and would not replace
+  // another run's by accident.
+  void check_paths() const {
+    wfc::check_writable(out, "--out");
+    if (wfc::kind_of_path(out) == wfc::path_kind::file && out != resume && !overwrite)
+      throw wfc::config_error("--out '" + out + "' exists already (a model trained earlier?): continue that run with --resume " + out +
+                              ", choose another --out, or pass --overwrite to replace it");
+    if (!metrics.empty()) wfc::check_writable(metrics, "--metrics");
+  }
+};
+
+// Where a run's weights came from, saved with each checkpoint and printed by `wfc info`.
+struct provenance {
+  nlohmann::json earlier;  // the resumed checkpoint's, if any
+  std::vector<std::string> command;
+  std::string data_path;
+  wfc::data_fingerprint data;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  nlohmann::json at(std::int64_t iteration) const {
+    const double before = earlier.is_object() && earlier.contains("wall_seconds") && earlier["wall_seconds"].is_number()
+                              ? earlier["wall_seconds"].get<double>()
+                              : 0.0;
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    nlohmann::json data_json = data.to_json();
+    data_json["path"] = data_path;
+    nlohmann::json p = {{"wfc_version", wfc::version_string}, {"command", command},          {"data", data_json},
+                        {"iterations", iteration},          {"wall_seconds", before + now}, {"saved_utc", utc_now()}};
+    if (earlier.is_object() && earlier.contains("command")) {  // a flat list: many resumes nest no deeper
+      nlohmann::json history = earlier.contains("earlier_commands") ? earlier["earlier_commands"] : nlohmann::json::array();
+      history.push_back(earlier["command"]);
+      p["earlier_commands"] = history;
+    }
+    return p;
+  }
+
+  static std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm parts{};
+    gmtime_r(&t, &parts);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    return text;
+  }
 };
 
 template <class Model>
 int train_model(const train_options& o, const wfc::text_dataset& data, const wfc::char_tokenizer& tok, const wfc::checkpoint* resumed,
-                const wfc::trainer_settings& settings) {
+                const wfc::trainer_settings& settings, metrics_file& metrics, const provenance& origin) {
   using namespace wfc;
   std::optional<Model> model;
   if (resumed) {
@@ -137,16 +200,25 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
   std::printf("training: iterations %lld to %lld of %lld×%lld tokens, lr %g → %g, warm-up %lld; checkpoints to %s\n",
               static_cast<long long>(start + 1), static_cast<long long>(settings.iterations), static_cast<long long>(settings.batch),
               static_cast<long long>(settings.block), settings.lr, settings.min_lr, static_cast<long long>(settings.warmup), o.out.c_str());
+  // Weights and two AdamW moments, 4 bytes each: room for the temporary beside the old file.
+  const std::int64_t checkpoint_bytes = 3 * 4 * std::int64_t(model->layout().size()), room = free_bytes(o.out);
+  if (room >= 0 && room < 2 * checkpoint_bytes)
+    std::printf("warning: %.1f MB free beside '%s', under twice a checkpoint's %.1f MB: a save may fail for want of room\n",
+                double(room) / 1e6, o.out.c_str(), double(checkpoint_bytes) / 1e6);
   std::fflush(stdout);
 
-  metrics_file metrics(o.metrics, resumed != nullptr);
   wfc_examples::progress bar;
-  std::int64_t saved_at = start;
+  std::int64_t saved_at = resumed ? start : -1;
   const std::int64_t every = o.checkpoint_every > 0 ? o.checkpoint_every : settings.eval_interval;
   const auto save = [&](std::int64_t iteration) {
-    save_checkpoint(o.out, *model, tok, optimizer, iteration, settings);
+    save_checkpoint(o.out, *model, tok, optimizer, iteration, settings, origin.at(iteration));
     saved_at = iteration;
   };
+  const auto last_good = [&] {
+    return "the last good checkpoint is " + (saved_at >= 0 ? "'" + o.out + "' (iteration " + std::to_string(saved_at) + ")"
+                                                           : std::string("none (nothing was saved yet)"));
+  };
+  const stop_on_signals signals;
   try {
     const std::int64_t stop = o.stop_at > 0 ? std::min(o.stop_at, settings.iterations) : settings.iterations;
     if (stop < start)
@@ -154,9 +226,16 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
     const training_summary s = train(*model, data, settings, optimizer, training_range(start, stop), [&](const training_record& r) {
       bar(r);
       metrics.write(r);
-      if (r.iteration % every == 0 || r.iteration == stop) save(r.iteration);
+      if (r.iteration % every == 0 || r.iteration == stop || signals.requested()) save(r.iteration);
+      return signals.requested() ? training_action::stop : training_action::go_on;
     });
     if (start == stop) save(start);
+    if (s.stopped || (signals.requested() && s.iteration < settings.iterations)) {
+      std::printf("\nstopped by %s after iteration %lld of %lld; saved %s: continue with `wfc train %s --resume %s` (exit status %d)\n",
+                  stop_on_signals::name(signals.signal()).c_str(), static_cast<long long>(s.iteration),
+                  static_cast<long long>(settings.iterations), o.out.c_str(), o.data.c_str(), o.out.c_str(), exit_stopped);
+      return exit_stopped;
+    }
     if (stop < settings.iterations)
       std::printf("stopped after iteration %lld of %lld (%.1f ms/iter); saved %s: continue with --resume %s\n", static_cast<long long>(stop),
                   static_cast<long long>(settings.iterations), s.mean_ms, o.out.c_str(), o.out.c_str());
@@ -164,8 +243,9 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
       std::printf("done: val loss %.4f (train %.4f), %.1f ms/iter, %s; saved %s (iteration %lld)\n", s.val_loss, s.train_loss,
                   s.mean_ms, wfc_examples::duration(s.seconds).c_str(), o.out.c_str(), static_cast<long long>(saved_at));
   } catch (const value_error& e) {  // a diverged run: the last checkpoint written stays as it was
-    throw value_error(std::string(e.what()) + "; the last good checkpoint is " +
-                      (saved_at > 0 || resumed ? "'" + o.out + "' (iteration " + std::to_string(saved_at) + ")" : "none (nothing was saved yet)"));
+    throw value_error(std::string(e.what()) + "; " + last_good());
+  } catch (const io_error& e) {  // a failed save (a full disk): the previous file stays as it was
+    throw io_error(std::string(e.what()) + "; " + last_good());
   }
   return 0;
 }
@@ -173,19 +253,38 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
 inline int run_train(train_options& o) {
   using namespace wfc;
   o.validate();
+  o.check_paths();
   wfc_examples::set_threads(o.threads);
   std::optional<checkpoint> resumed;
   model_choice choice = o.choice;
   trainer_settings settings = o.train;
+  provenance origin;
+  origin.command = o.command;
+  origin.data_path = o.data;
   if (!o.resume.empty()) {
     resumed.emplace(checkpoint::load(o.resume));
     if (!resumed->has_training())
       throw io_error(o.resume + " holds no training state (saved without an optimiser); it cannot be resumed");
     choice = model_choice::of(*resumed);
     settings = resumed->settings();
+    origin.earlier = resumed->provenance();
   }
+  metrics_file metrics(o.metrics, resumed.has_value());
   const std::string text = read_text_file(o.data);
   if (text.empty()) throw io_error("'" + o.data + "' holds no text (an empty file, or a directory?)");
+  origin.data = data_fingerprint::of(text);
+  if (resumed && !(origin.earlier.is_object() && origin.earlier.contains("data")))
+    std::printf("note: %s records no fingerprint of its text (saved by an older wfc): the text cannot be checked\n", o.resume.c_str());
+  if (resumed && origin.earlier.is_object() && origin.earlier.contains("data")) {
+    const data_fingerprint trained_on = data_fingerprint::from_json(origin.earlier["data"], o.resume + ": provenance.data");
+    if (trained_on != origin.data && !o.allow_other_data)
+      throw config_error("'" + o.data + "' is not the text " + o.resume + " was trained on (" + trained_on.describe() + ", then at '" +
+                         origin.earlier["data"].value("path", std::string("?")) + "'; this one: " + origin.data.describe() +
+                         "): resume on that text, or pass --allow-other-data to go on with this one on purpose");
+    if (trained_on != origin.data)
+      std::printf("note: --allow-other-data: going on with '%s' (%s), not the text the run began on (%s)\n", o.data.c_str(),
+                  origin.data.describe().c_str(), trained_on.describe().c_str());
+  }
   const char_tokenizer tok = resumed ? resumed->tokenizer() : char_tokenizer::from_text(text);
   const text_dataset data(tok.encode(text));  // resuming: a character the checkpoint's vocabulary lacks is an error naming it
   std::printf("data: %s: %lld train and %lld validation tokens, %lld distinct\n", o.data.c_str(),
@@ -193,7 +292,7 @@ inline int run_train(train_options& o) {
               static_cast<long long>(tok.vocab_size()));
   return with_model_type(choice, [&](auto tag) {
     using Model = typename decltype(tag)::type;
-    return train_model<Model>(o, data, tok, resumed ? &*resumed : nullptr, settings);
+    return train_model<Model>(o, data, tok, resumed ? &*resumed : nullptr, settings, metrics, origin);
   });
 }
 

@@ -8,6 +8,9 @@
 //   training     JSON, when saved from a run: iteration, trainer settings, optimiser steps, the
 //                model's draw counter; the AdamW moments are the tensors optimizer.exp_avg and
 //                optimizer.exp_avg_sq (flat, in parameter-buffer order)
+//   provenance   JSON, when the saver gives it: where the weights came from (the wfc program
+//                records its version, command line, the data's path and fingerprint, wall time
+//                and iterations); free-form to the library
 // Training resumes exactly from these: batches, rates and corruption draws depend on the
 // iteration and seeds alone. Loading checks everything first and throws io_error (or config_error
 // for a model that does not match) saying what is wrong; nothing is half-loaded.
@@ -77,6 +80,8 @@ inline nlohmann::json parse_metadata_json(const safetensors::archive& a, const s
 class checkpoint {
  public:
   static checkpoint load(const std::string& path) { return checkpoint(safetensors::archive::load(path)); }
+  // The metadata and tensor shapes alone, without reading the weights (restore() refuses).
+  static checkpoint load_header(const std::string& path) { return checkpoint(safetensors::archive::load_header(path)); }
   static checkpoint parse(std::string bytes, const std::string& source) {
     return checkpoint(safetensors::archive::parse(std::move(bytes), source));
   }
@@ -114,6 +119,10 @@ class checkpoint {
   }
 
   bool has_training() const { return training_.has_value(); }
+  // The provenance the saver recorded (null when none).
+  nlohmann::json provenance() const {
+    return archive_.has_metadata("provenance") ? detail::parse_metadata_json(archive_, "provenance") : nlohmann::json();
+  }
   std::int64_t iteration() const { return training_field<std::int64_t>("iteration"); }
   trainer_settings settings() const {
     return checked(trainer_settings_from_json(json_fields(training_json(), source() + ": training").at("settings"),
@@ -350,11 +359,12 @@ void save_checkpoint(const std::string& path, Model& model, const char_tokenizer
 }
 
 // Saves a run after `iteration` steps: the above plus the optimiser state, the settings and the
-// model's draw counter, everything resume needs.
+// model's draw counter, everything resume needs, and `provenance` when it is not null.
 template <class Model, class Optimizer>
 void save_checkpoint(const std::string& path, Model& model, const char_tokenizer& tokenizer, const Optimizer& optimizer,
-                     std::int64_t iteration, const trainer_settings& settings) {
+                     std::int64_t iteration, const trainer_settings& settings, const nlohmann::json& provenance = nullptr) {
   safetensors::builder b = detail::checkpoint_builder(model, tokenizer);
+  if (!provenance.is_null()) b.set_metadata("provenance", provenance.dump());
   nlohmann::json training = {{"iteration", iteration}, {"settings", to_json(settings)}, {"optimizer_steps", optimizer.steps()}};
   if constexpr (detail::has_draws<Model>::value) training["draws"] = model.draws();
   b.set_metadata("training", training.dump());

@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -108,6 +109,29 @@ class archive {
     return parse(bytes.str(), path);
   }
 
+  // Reads and checks the header of the file at `path` alone (its metadata, names, shapes and
+  // offsets), not the data: for a quick look at a large file. values() refuses on such an archive.
+  static archive load_header(const std::string& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) throw io_error("cannot open '" + path + "' for reading");
+    const auto file_size = std::uint64_t(in.tellg());
+    in.seekg(0);
+    archive a;
+    a.source_ = path;
+    a.header_only_ = true;
+    a.require_file_size(file_size);
+    char first[8] = {};
+    in.read(first, 8);
+    const std::uint64_t header_bytes = little_endian_u64(std::string_view(first, 8));
+    a.check_header_length(header_bytes, file_size);
+    std::string header(std::size_t(header_bytes), '\0');
+    in.read(header.data(), std::streamsize(header_bytes));
+    if (!in) throw io_error("error while reading '" + path + "'");
+    a.data_size_ = file_size - 8 - header_bytes;
+    a.parse_header(header);
+    return a;
+  }
+
   // Checks `bytes`, a whole file; `source` names it in messages.
   static archive parse(std::string bytes, const std::string& source) {
     archive a;
@@ -143,6 +167,7 @@ class archive {
     const tensor_entry& t = at(name);
     if (t.type != dtype_of<T>())
       throw io_error(source_ + ": tensor '" + name + "' holds " + name_of(t.type) + ", expected " + name_of(dtype_of<T>()));
+    if (header_only_) fail("its header alone was read (archive::load_header); load the whole file to read tensor '" + name + "'");
     std::vector<T> out(std::size_t(t.elements()));
     if (!out.empty()) std::memcpy(out.data(), data_.data() + t.begin, out.size() * sizeof(T));
     return out;
@@ -151,24 +176,42 @@ class archive {
  private:
   [[noreturn]] void fail(const std::string& what) const { throw io_error(source_ + ": " + what); }
 
-  void parse_into(std::string bytes) {
-    if (bytes.size() < 8)
-      fail("the file is " + std::to_string(bytes.size()) +
-           " bytes long, too short for safetensors (it starts with an 8-byte header length)");
-    std::uint64_t header_bytes = 0;
-    std::memcpy(&header_bytes, bytes.data(), 8);
-    const std::uint64_t rest = bytes.size() - 8;
+  // A file starts with the 8-byte header length, and the header fits in the bytes that follow.
+  void require_file_size(std::uint64_t file_size) const {
+    if (file_size < 8) fail(too_short(file_size));
+  }
+  static std::uint64_t little_endian_u64(std::string_view eight) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 8; i-- > 0;) v = v << 8 | std::uint64_t(static_cast<unsigned char>(eight[i]));
+    return v;
+  }
+  static std::string too_short(std::uint64_t file_size) {
+    return "the file is " + std::to_string(file_size) + " bytes long, too short for safetensors (it starts with an 8-byte header length)";
+  }
+  void check_header_length(std::uint64_t header_bytes, std::uint64_t file_size) const {
+    const std::uint64_t rest = file_size - 8;
     if (header_bytes > max_header_bytes || header_bytes > rest)
       fail("the header length says " + std::to_string(header_bytes) + " bytes but " + std::to_string(rest) +
            " follow: the file is truncated or not safetensors");
+  }
+
+  void parse_into(std::string bytes) {
+    if (bytes.size() < 8) fail(too_short(bytes.size()));
+    const std::uint64_t header_bytes = little_endian_u64(std::string_view(bytes).substr(0, 8));
+    check_header_length(header_bytes, bytes.size());
+    data_ = bytes.substr(8 + std::size_t(header_bytes));
+    data_size_ = data_.size();
+    parse_header(std::string_view(bytes).substr(8, std::size_t(header_bytes)));
+  }
+
+  void parse_header(std::string_view text) {
     nlohmann::json header;
     try {
-      header = parse_json(bytes.begin() + 8, bytes.begin() + 8 + std::ptrdiff_t(header_bytes), source_ + ": the header");
+      header = parse_json(text.begin(), text.end(), source_ + ": the header");
     } catch (const nlohmann::json::exception& e) {
       fail(std::string("the header is not valid JSON (") + e.what() + ")");
     }
     if (!header.is_object()) fail("the header must be a JSON object, not " + std::string(header.type_name()));
-    data_ = bytes.substr(8 + std::size_t(header_bytes));
     for (const auto& [key, value] : header.items()) {
       if (key == "__metadata__") {
         read_metadata(value);
@@ -209,8 +252,8 @@ class archive {
     for (const auto& e : value["shape"]) {
       if (!e.is_number_unsigned()) fail(where + " has a shape entry that is not a non-negative integer: " + e.dump());
       const auto n = e.get<std::uint64_t>();
-      if (n > std::uint64_t(INT64_MAX) || (n > 0 && elements > data_.size() / n))
-        fail(where + " has shape " + value["shape"].dump() + ", larger than the file's " + std::to_string(data_.size()) +
+      if (n > std::uint64_t(INT64_MAX) || (n > 0 && elements > data_size_ / n))
+        fail(where + " has shape " + value["shape"].dump() + ", larger than the file's " + std::to_string(data_size_) +
              " bytes of data");
       elements *= n;
       t.shape.push_back(std::int64_t(n));
@@ -219,9 +262,9 @@ class archive {
       if (!o.is_number_unsigned()) fail(where + " has data_offsets " + value["data_offsets"].dump() + " that are not non-negative integers");
     t.begin = value["data_offsets"][0].get<std::uint64_t>();
     t.end = value["data_offsets"][1].get<std::uint64_t>();
-    if (t.begin > t.end || t.end > data_.size())
+    if (t.begin > t.end || t.end > data_size_)
       fail(where + " has data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) + ") outside the " +
-           std::to_string(data_.size()) + " bytes of data (truncated file?)");
+           std::to_string(data_size_) + " bytes of data (truncated file?)");
     if (t.end - t.begin != elements * size_of(t.type))
       fail(where + " has shape " + value["shape"].dump() + " of " + name_of(t.type) + " (" +
            std::to_string(elements * size_of(t.type)) + " bytes) but data_offsets span " + std::to_string(t.end - t.begin) +
@@ -244,14 +287,16 @@ class archive {
       at = t.end;
       previous = &t;
     }
-    if (at != data_.size())
-      fail(std::to_string(data_.size() - at) + " bytes after the last tensor belong to no tensor");
+    if (at != data_size_)
+      fail(std::to_string(data_size_ - at) + " bytes after the last tensor belong to no tensor");
   }
 
   std::string source_;
   std::map<std::string, std::string> metadata_;
   std::vector<tensor_entry> tensors_;
   std::string data_;
+  std::uint64_t data_size_ = 0;  // data_.size(), or the file's when the header alone was read
+  bool header_only_ = false;
 };
 
 // Collects tensors and metadata, then writes them as one safetensors file.

@@ -3,7 +3,8 @@
 // model next. Each iteration draws `accumulation` seeded micro-batches, averages their gradients,
 // and takes one AdamW step at the scheduled rate; every `eval_interval` iterations (and after the
 // last) it measures the mean loss on fixed train and validation batches. An observer sees one
-// record per iteration.
+// record per iteration and may end the run there (return training_action::stop: a stop signal,
+// a time limit), after the step it saw.
 //
 // A model is trainable when it has (T its scalar type, B its backend tag):
 //   using value_type = T; using backend_type = B;
@@ -80,7 +81,12 @@ struct training_record {
 struct training_summary {
   double train_loss = 0, val_loss = 0;  // the evaluation after the last iteration
   double mean_ms = 0, seconds = 0;      // per step; the whole run, evaluations included
+  std::int64_t iteration = 0;           // the last iteration taken (1-based): the end, or where the observer stopped
+  bool stopped = false;                 // the observer stopped the run before the range's end
 };
+
+// What an observer may return: go on, or end the run after the step it just saw.
+enum class training_action { go_on, stop };
 
 // Where batches come from (streams of settings.seed): training micro-batch
 // iteration·accumulation + m of one stream, evaluation batch k of another per split. Evaluation
@@ -198,6 +204,7 @@ training_summary train(Model& model, const text_dataset& data, const trainer_set
   const double tokens = double(settings.batch * settings.block * settings.accumulation);
   const auto start_time = std::chrono::steady_clock::now();
   training_summary summary;
+  summary.iteration = start;
   for (std::int64_t it = start; it < stop; ++it) {
     training_record r;
     r.iteration = it + 1;
@@ -220,7 +227,16 @@ training_summary train(Model& model, const text_dataset& data, const trainer_set
       r.val_loss = summary.val_loss = evaluate(model, data, split::validation, settings);
     }
     r.elapsed_s = detail::seconds_since(start_time);
-    observe(std::as_const(r));
+    summary.iteration = r.iteration;
+    if constexpr (std::is_same_v<decltype(observe(std::as_const(r))), training_action>) {
+      if (observe(std::as_const(r)) == training_action::stop) {
+        summary.stopped = r.iteration < stop;
+        summary.mean_ms *= double(stop - start) / double(r.iteration - start);  // the mean over the steps taken
+        break;
+      }
+    } else {
+      observe(std::as_const(r));
+    }
   }
   summary.seconds = detail::seconds_since(start_time);
   return summary;
