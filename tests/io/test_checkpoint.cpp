@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/checkpoint_fixtures.hpp"
 #include "support/testing.hpp"
 #include "wfc/io/checkpoint.hpp"
 
@@ -28,46 +29,13 @@ using host_backend = cpu;
 using host_backend = reference;
 #endif
 
-const char_tokenizer& tokenizer() {
-  static const char_tokenizer t = char_tokenizer::from_text("abcdefg .\n");
-  return t;
-}
-
-gpt_config small_gpt() {
-  gpt_config c;
-  c.vocab = tokenizer().vocab_size();
-  c.block = 16, c.width = 16, c.heads = 2, c.layers = 2;
-  return c;
-}
+const char_tokenizer& tokenizer() { return small_tokenizer(); }
 
 wfc_config small_wfc() {
   wfc_config c;
   c.vocab = tokenizer().vocab_size();
   c.width = 16, c.heads = 2, c.layers = 1, c.future = 4, c.window = 16;
   return c;
-}
-
-std::string temp_path(const std::string& name) { return "wfc_test_" + std::to_string(::getpid()) + "_" + name + ".safetensors"; }
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A text of short words over the tokenizer's alphabet (deterministic), long enough to train on.
-std::string training_text() {
-  std::string text;
-  const char* words[] = {"bad", "cab", "dec", "face", "bead", "fed", "gab", "age"};
-  for (int i = 0; i < 600; ++i) text += std::string(words[(i * 7 + i / 3) % 8]) + (i % 9 == 8 ? ".\n" : " ");
-  return text;
-}
-
-trainer_settings short_run() {
-  trainer_settings s;
-  s.iterations = 8, s.batch = 4, s.block = 16, s.warmup = 2, s.eval_interval = 4, s.eval_batches = 2, s.lr = 3e-3;
-  return s;
 }
 
 template <class T, class B>

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/checkpoint_fixtures.hpp"
 #include "support/testing.hpp"
 #include "wfc/data/fingerprint.hpp"
 #include "wfc/io/checkpoint.hpp"
@@ -26,39 +27,9 @@ using namespace wfc::testing;
 
 namespace {
 
-const char_tokenizer& tokenizer() {
-  static const char_tokenizer t = char_tokenizer::from_text("abcdefg .\n");
-  return t;
-}
+const char_tokenizer& tokenizer() { return small_tokenizer(); }
 
-gpt_config small_gpt() {
-  gpt_config c;
-  c.vocab = tokenizer().vocab_size();
-  c.block = 16, c.width = 16, c.heads = 2, c.layers = 2;
-  return c;
-}
-
-trainer_settings short_run() {
-  trainer_settings s;
-  s.iterations = 8, s.batch = 4, s.block = 16, s.warmup = 2, s.eval_interval = 4, s.eval_batches = 2, s.lr = 3e-3;
-  return s;
-}
-
-text_dataset training_data() {
-  std::string text;
-  const char* words[] = {"bad", "cab", "dec", "face", "bead", "fed", "gab", "age"};
-  for (int i = 0; i < 600; ++i) text += std::string(words[(i * 7 + i / 3) % 8]) + (i % 9 == 8 ? ".\n" : " ");
-  return text_dataset(tokenizer().encode(text));
-}
-
-std::string temp_path(const std::string& name) { return "wfc_test_" + std::to_string(::getpid()) + "_" + name + ".safetensors"; }
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+text_dataset training_data() { return text_dataset(tokenizer().encode(training_text())); }
 
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
