@@ -35,7 +35,7 @@ struct generate_options {
     app.get_option("--limit")->description("solver: at most this many steps per solve")->default_str("the checkpoint's training K");
     app.get_option("--warm")->description(
         "start each solve from the previous solve's states instead of max entropy: the default for a model trained with --carry "
-        "(the recipe's model: chain NLL 2.023 warm, 2.051 cold; one warm step per token as good as three cold), worse text for one "
+        "(the recipe's model: chain NLL 1.994 warm, 2.034 cold; one warm step per token better than three cold), worse text for one "
         "trained without (3.8 against 2.06; docs/rolling.md)");
   }
 
