@@ -24,6 +24,7 @@ struct collapse_options {
   double high = 2.0;     // entropy_horizon: bits a slot may have and still count as confident
   std::string target = ".";
   wfc::index_t distance = 6;
+  wfc::index_t k = 1;    // most_confident: slots per solve
   double temperature = 0.8, top_p = 1.0;
   wfc::index_t top_k = 0;
   double tolerance = 1e-2;  // the solver's early exit: ‖Δx‖/‖x‖
@@ -32,12 +33,13 @@ struct collapse_options {
   bool warm = false;
 
   void add(CLI::App& app) {
-    app.add_option("--policy", policy, "collapse policy: first, threshold, median, target or horizon");
+    app.add_option("--policy", policy, "collapse policy: first, threshold, median, target, horizon or confident");
     app.add_option("--tau", tau, "threshold: every slot under τ bits collapses");
     app.add_option("--alpha", alpha, "median: strength of the partial collapse of the median-entropy slot");
     app.add_option("--high", high, "horizon: keep the slots under this many bits, plus one");
     app.add_option("--target", target, "target: the character to pin");
     app.add_option("--distance", distance, "target: pin it as the generated text's character number N (0: the first)");
+    app.add_option("--k", k, "confident: collapse the k lowest-entropy free slots per solve, wherever they are");
     app.add_option("--temperature", temperature, "sampling temperature (0: greedy)");
     app.add_option("--top-k", top_k, "sample from the k most likely tokens only (0: all)");
     app.add_option("--top-p", top_p, "sample from the smallest set of tokens holding this much probability");
@@ -52,13 +54,15 @@ struct collapse_options {
   // policy's setting (whichever policy runs: an impossible value is a mistake either way), the
   // sampler and the solver. `tokens` is the program's --tokens, the budget the target must fall in.
   void validate(wfc::index_t tokens) const {
-    if (policy != "first" && policy != "threshold" && policy != "median" && policy != "target" && policy != "horizon")
-      throw wfc::config_error("--policy must be first, threshold, median, target or horizon, got '" + policy + "'");
+    if (policy != "first" && policy != "threshold" && policy != "median" && policy != "target" && policy != "horizon" &&
+        policy != "confident")
+      throw wfc::config_error("--policy must be first, threshold, median, target, horizon or confident, got '" + policy + "'");
     if (tokens < 0) throw wfc::config_error("--tokens must be 0 or more, got " + std::to_string(tokens));
     wfc::collapse::entropy_threshold{tau}.validate();
     wfc::collapse::median_entropy_partial{alpha}.validate();
     wfc::collapse::entropy_horizon{high}.validate();
     wfc::collapse::target{distance, 0}.validate();
+    wfc::collapse::most_confident{k}.validate();
     if (wfc::utf8::decode(target).size() != 1) throw wfc::config_error("--target must be one character, got '" + target + "'");
     if (policy == "target" && distance >= tokens)
       throw wfc::config_error("--distance " + std::to_string(distance) + " pins the generated text's character number " +
@@ -96,7 +100,8 @@ auto with_policy(const collapse_options& o, const wfc::char_tokenizer& tok, F&& 
   if (o.policy == "median") return f(collapse::median_entropy_partial{o.alpha});
   if (o.policy == "horizon") return f(collapse::entropy_horizon{o.high});
   if (o.policy == "target") return f(collapse::target{o.distance, o.target_token(tok)});
-  throw wfc::config_error("--policy must be first, threshold, median, target or horizon, got '" + o.policy + "'");
+  if (o.policy == "confident") return f(collapse::most_confident{o.k});
+  throw wfc::config_error("--policy must be first, threshold, median, target, horizon or confident, got '" + o.policy + "'");
 }
 
 }  // namespace wfc_examples

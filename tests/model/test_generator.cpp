@@ -2,6 +2,7 @@
 // a hand-written first-future loop, pinned slots held by the solver, sliding and re-prefilled
 // windows, seeds, stop sequences, bad policies and input, every backend against the reference, and
 // target-first collapse filling a gap on a model trained to (infilling).
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -65,6 +66,14 @@ TEST_CASE("collapse policies decide from the entropies as documented", "[collaps
   REQUIRE(pin.picks[0].token == 2);
   REQUIRE(slots_of(t.decide(input(h, {false, false, false, false, true}, 13, 10))) == std::vector<index_t>{0});
   REQUIRE(slots_of(t.decide(input(h, none, 18, 10))) == std::vector<index_t>{0});  // already emitted
+
+  // most_confident: the k free slots of lowest entropy, anywhere (0.1 at slot 3, then 0.2 at slot 0).
+  REQUIRE(slots_of(collapse::most_confident{1}.decide(input(h, none))) == std::vector<index_t>{3});
+  REQUIRE(slots_of(collapse::most_confident{2}.decide(input(h, none))) == std::vector<index_t>{3, 0});
+  REQUIRE(slots_of(collapse::most_confident{2}.decide(input(h, third_held))) == std::vector<index_t>{0, 1});
+  REQUIRE(slots_of(collapse::most_confident{9}.decide(input(h, third_held))) == std::vector<index_t>{0, 1, 4, 2});
+  REQUIRE(collapse::most_confident{1}.decide(input(h, std::vector<bool>(5, true))).picks.empty());
+  REQUIRE_THROWS_AS(collapse::most_confident{0}.validate(), config_error);
 
   // entropy_horizon: slots under `high` bits, plus one, within [min, max ∧ F].
   REQUIRE(collapse::entropy_horizon{1.0}.decide(input(h, none)).horizon == 3);        // 0.2, 0.5 confident
@@ -245,6 +254,26 @@ TEST_CASE("generator: entropy_threshold collapses several slots per solve; τ = 
   REQUIRE(everything.tokens.size() == 24);
   REQUIRE(everything.tokens_per_solve() > 2.5);  // F = 3 per solve, fewer where the window slides
   REQUIRE(none.run(prompt, s).tokens == first.run(prompt, s).tokens);
+}
+
+TEST_CASE("generator: most_confident collapses in any order and still emits every token once", "[collapse][generator]") {
+  generation_settings s;
+  s.max_tokens = 24;
+  s.seed = 3;
+  auto a = small_model(), b = small_model(), c = small_model();
+  std::vector<index_t> first_picks;  // the slot each solve collapsed
+  generator<decltype(a), collapse::most_confident> one(a, {1}), all(b, {99});
+  const auto in_order = one.run(prompt, s, [&](const generation_step& r) {
+    REQUIRE(r.picks.size() <= 1);
+    if (!r.picks.empty()) first_picks.push_back(r.picks[0].slot);
+  });
+  REQUIRE(in_order.tokens.size() == 24);
+  // Some solve collapsed a slot other than the next one (it emitted nothing that solve).
+  REQUIRE(std::any_of(first_picks.begin(), first_picks.end(), [](index_t slot) { return slot > 0; }));
+  const auto everything = all.run(prompt, s);
+  REQUIRE(everything.tokens.size() == 24);
+  generator<decltype(c), collapse::entropy_threshold> threshold(c, {99.0});
+  REQUIRE(everything.tokens_per_solve() == threshold.run(prompt, s).tokens_per_solve());  // all free slots, like τ = ∞
 }
 
 TEST_CASE("generator: the observer sees every decision, and a stop sequence ends the text", "[collapse][generator]") {

@@ -155,6 +155,27 @@ struct target {
   }
 };
 
+// Any order (as masked-diffusion models decode): the k free slots of lowest entropy collapse fully,
+// wherever they are, and stay pinned while the others re-converge around them; a token is emitted
+// once every slot before it has collapsed too. k = 1 decodes in order of confidence; k ≥ F
+// collapses every free slot at once.
+struct most_confident {
+  index_t k = 1;
+  void validate() const {
+    if (k < 1) throw config_error("most_confident: k, the slots collapsed per solve, must be ≥ 1, got " + std::to_string(k));
+  }
+  collapse_decision decide(const collapse_input& in) const {
+    std::vector<std::pair<double, index_t>> free;
+    for (index_t i = 0; i < in.slots(); ++i)
+      if (!in.pinned[std::size_t(i)]) free.emplace_back(in.entropy[std::size_t(i)], i);
+    const auto n = std::min<std::size_t>(free.size(), std::size_t(std::max<index_t>(k, 0)));
+    std::partial_sort(free.begin(), free.begin() + std::ptrdiff_t(n), free.end());  // ties: the nearer slot first
+    collapse_decision d;
+    for (std::size_t j = 0; j < n; ++j) d.picks.push_back(collapse_pick{free[j].second});
+    return d;
+  }
+};
+
 // A horizon that follows the entropy curve: collapse first-future; keep as many slots as stay under
 // `high` bits, plus one, between `min` and `max` slots (0: the model's F), so the future reaches
 // further where it is confident and shrinks where it is not.
