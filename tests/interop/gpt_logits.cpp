@@ -34,7 +34,7 @@ constexpr const char* backend_name = "reference";
 #endif
 
 // The tokenizer's alphabet: the characters of this text.
-constexpr const char* alphabet = "First Citizen:\nBefore we proceed any further, hear me speak.\nAll: Speak, speak.\n";
+constexpr const char* alphabet = "The lighthouse keeper climbed: one step, then another.\nWhy? Nobody knew, and all said so!\n";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
