@@ -230,7 +230,7 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
       return signals.requested() ? training_action::stop : training_action::go_on;
     });
     if (start == stop) save(start);
-    if (s.stopped || (signals.requested() && s.iteration < settings.iterations)) {
+    if (signals.requested() && s.iteration < settings.iterations) {  // stopped early, or at --stop-at
       std::printf("\nstopped by %s after iteration %lld of %lld; saved %s: continue with `wfc train %s --resume %s` (exit status %d)\n",
                   stop_on_signals::name(signals.signal()).c_str(), static_cast<long long>(s.iteration),
                   static_cast<long long>(settings.iterations), o.out.c_str(), o.data.c_str(), o.out.c_str(), exit_stopped);
@@ -273,9 +273,10 @@ inline int run_train(train_options& o) {
   const std::string text = read_text_file(o.data);
   if (text.empty()) throw io_error("'" + o.data + "' holds no text (an empty file, or a directory?)");
   origin.data = data_fingerprint::of(text);
-  if (resumed && !(origin.earlier.is_object() && origin.earlier.contains("data")))
+  const bool fingerprinted = origin.earlier.is_object() && origin.earlier.contains("data");
+  if (resumed && !fingerprinted)
     std::printf("note: %s records no fingerprint of its text (saved by an older wfc): the text cannot be checked\n", o.resume.c_str());
-  if (resumed && origin.earlier.is_object() && origin.earlier.contains("data")) {
+  if (resumed && fingerprinted) {
     const data_fingerprint trained_on = data_fingerprint::from_json(origin.earlier["data"], o.resume + ": provenance.data");
     if (trained_on != origin.data && !o.allow_other_data)
       throw config_error("'" + o.data + "' is not the text " + o.resume + " was trained on (" + trained_on.describe() + ", then at '" +

@@ -119,7 +119,7 @@ class archive {
     archive a;
     a.source_ = path;
     a.header_only_ = true;
-    a.require_file_size(file_size);
+    if (file_size < 8) a.fail(too_short(file_size));
     char first[8] = {};
     in.read(first, 8);
     const std::uint64_t header_bytes = little_endian_u64(std::string_view(first, 8));
@@ -177,9 +177,6 @@ class archive {
   [[noreturn]] void fail(const std::string& what) const { throw io_error(source_ + ": " + what); }
 
   // A file starts with the 8-byte header length, and the header fits in the bytes that follow.
-  void require_file_size(std::uint64_t file_size) const {
-    if (file_size < 8) fail(too_short(file_size));
-  }
   static std::uint64_t little_endian_u64(std::string_view eight) {
     std::uint64_t v = 0;
     for (std::size_t i = 8; i-- > 0;) v = v << 8 | std::uint64_t(static_cast<unsigned char>(eight[i]));

@@ -220,7 +220,7 @@ training_summary train(Model& model, const text_dataset& data, const trainer_set
     const double step_s = detail::seconds_since(step_start);
     r.ms = 1e3 * step_s;
     r.tokens_per_s = step_s > 0 ? tokens / step_s : 0;
-    summary.mean_ms += r.ms / double(stop - start);
+    summary.mean_ms += r.ms;  // a sum until the loop ends
     if (r.iteration % settings.eval_interval == 0 || r.iteration == settings.iterations) {
       r.evaluated = true;
       r.train_loss = summary.train_loss = evaluate(model, data, split::train, settings);
@@ -231,13 +231,13 @@ training_summary train(Model& model, const text_dataset& data, const trainer_set
     if constexpr (std::is_same_v<decltype(observe(std::as_const(r))), training_action>) {
       if (observe(std::as_const(r)) == training_action::stop) {
         summary.stopped = r.iteration < stop;
-        summary.mean_ms *= double(stop - start) / double(r.iteration - start);  // the mean over the steps taken
         break;
       }
     } else {
       observe(std::as_const(r));
     }
   }
+  if (summary.iteration > start) summary.mean_ms /= double(summary.iteration - start);  // over the steps taken
   summary.seconds = detail::seconds_since(start_time);
   return summary;
 }
