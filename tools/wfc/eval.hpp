@@ -1,7 +1,7 @@
 #pragma once
 // `wfc eval`: a checkpoint's loss on a text's validation split (or training split): for a GPT the
-// mean cross-entropy; for a WFC model the NLL of each slot offset, the chain NLL of first-future
-// collapse at K, 2K and 4K steps, and the collapse loop under a converging solver, cold and warm
+// mean cross-entropy; for a WFC model the NLL of each slot offset, the any-order bound, the chain
+// NLL of first-future collapse at K, 2K and 4K steps, and the collapse loop under a converging solver, cold and warm
 // (NLL, steps per token, how often the solve exits early, whether harder tokens take more steps).
 // Printed as text, or as one JSON object with --json.
 #include <cstdio>
@@ -58,6 +58,8 @@ void wfc_eval(Model& model, const eval_options& o, const wfc::text_dataset& data
   const auto offsets = evaluate_offsets(model, data, which, s);
   const index_t K = model.objective().evaluation_steps();
   const double eta = model.solver().damping;
+  const double bound = any_order_bound(model, data, which, s);
+  result["any_order_bound"] = bound;
   result["first_slot_nll"] = offsets.first_slot;
   result["mean_offset_nll"] = offsets.mean;
   result["offset_nll"] = offsets.per_offset;
@@ -81,6 +83,7 @@ void wfc_eval(Model& model, const eval_options& o, const wfc::text_dataset& data
                 static_cast<long long>(K), offsets.first_slot, offsets.mean);
     for (double v : offsets.per_offset) std::printf(" %.4f", v);
     std::printf("\nchain NLL (first-future collapse, teacher forcing, cold starts): %.4f\n", result["chain_nll"].get<double>());
+    std::printf("any-order bound on the NLL (blocks decoded in any order; tight for a model trained --any-order): %.4f\n", bound);
     std::printf("chain NLL at K, 2K, 4K steps:");
     for (const auto& b : by_steps) std::printf(" %.4f (%lld)", b["nll"].get<double>(), static_cast<long long>(b["steps"].get<index_t>()));
     std::printf("\nchain NLL with warm starts (the slots' %s carried) at 1, K, 2K steps:", warm == warm_start::state ? "states" : "beliefs");

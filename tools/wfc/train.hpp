@@ -66,6 +66,10 @@ struct train_options {
     app.add_option("--backprop-steps", objective.backprop_steps, "wfc: backpropagate through the last this many steps only (0: all)");
     app.add_option("--damping", damping, "wfc: η, each step moves the slots by η·(S(x) − x)");
     app.add_option("--reveal", objective.reveal, "wfc: rate of slots revealed (pinned to their target, not scored)");
+    app.add_flag("--any-order", objective.any_order,
+                 "wfc: each block reveals a share of its slots drawn uniformly from [0, 1) (masked diffusion's schedule) instead of --reveal");
+    app.add_flag("--bound-weight", objective.bound_weight,
+                 "wfc, with --any-order: weight scored slots by n/(n − revealed), so the loss is the any-order bound on the NLL");
     app.add_option("--partial", objective.partial, "wfc: rate of slots partially collapsed toward their target");
     app.add_option("--deep-supervision", objective.deep_supervision, "wfc: weight of the earlier steps' losses");
     app.add_option("--velocity-penalty", objective.velocity_penalty, "wfc: weight of the last step's mean squared update");

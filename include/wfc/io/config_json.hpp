@@ -96,6 +96,8 @@ inline nlohmann::json to_json(const wfc_objective& o) {
   return {{"steps", o.steps},
           {"random_steps", o.random_steps},
           {"reveal", o.reveal},
+          {"any_order", o.any_order},
+          {"bound_weight", o.bound_weight},
           {"partial", o.partial},
           {"deep_supervision", o.deep_supervision},
           {"velocity_penalty", o.velocity_penalty},
@@ -108,7 +110,7 @@ inline nlohmann::json to_json(const wfc_objective& o) {
 }
 inline wfc_objective wfc_objective_from_json(const nlohmann::json& j, const std::string& where) {
   const json_fields f(j, where);
-  f.only({"steps", "random_steps", "reveal", "partial", "deep_supervision", "velocity_penalty", "mean_steps", "backprop_steps", "carry",
+  f.only({"steps", "random_steps", "reveal", "any_order", "bound_weight", "partial", "deep_supervision", "velocity_penalty", "mean_steps", "backprop_steps", "carry",
           "carry_slides", "carry_beliefs", "seed"});
   wfc_objective o;
   f.read("steps", o.steps), f.read("random_steps", o.random_steps), f.read("reveal", o.reveal), f.read("partial", o.partial);
@@ -117,6 +119,8 @@ inline wfc_objective wfc_objective_from_json(const nlohmann::json& j, const std:
   f.read_if_present("mean_steps", o.mean_steps), f.read_if_present("backprop_steps", o.backprop_steps);
   f.read_if_present("carry", o.carry), f.read_if_present("carry_slides", o.carry_slides);
   f.read_if_present("carry_beliefs", o.carry_beliefs);
+  // Added with any-order training.
+  f.read_if_present("any_order", o.any_order), f.read_if_present("bound_weight", o.bound_weight);
   return o;
 }
 

@@ -53,6 +53,32 @@ offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split
   return r;
 }
 
+// The any-order bound on the NLL per token (reveal_schedule.hpp): over the same batches and block
+// offsets, each block reveals a uniformly drawn share of its slots and the others are scored,
+// weighted by n/(n − revealed), after the model's training step count. An estimate (Monte Carlo
+// over the reveals) of the NLL of a block decoded one slot at a time in a uniformly random order,
+// averaged over orders (ARDM's bound): beside the chain NLL, which is the front-to-back order alone.
+template <class Model>
+double any_order_bound(Model& model, const text_dataset& data, split which, const trainer_settings& settings) {
+  settings.validate();
+  const index_t passes = Model::past_policy::cached ? model.config().future : 1;
+  double total = 0;
+  std::vector<token_id> x, y;
+  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
+    data.sample(which, settings.batch, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
+    for (index_t offset = 0; offset < passes; ++offset) {
+      wfc_draw d;
+      d.offset = offset;
+      d.steps = model.objective().evaluation_steps();
+      d.bound = true;
+      d.stream = (std::uint64_t(1) << 62) + std::uint64_t(k * passes + offset);  // not a training draw's reveals
+      model.forward(x, y, settings.batch, d);
+      total += double(model.last_cross_entropy());
+    }
+  }
+  return total / double(settings.eval_batches * passes);
+}
+
 }  // namespace wfc
 
 namespace wfc {

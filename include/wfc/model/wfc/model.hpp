@@ -119,12 +119,13 @@ class wfc_model {
     t_.resize(sequences, steps, objective_.tracked_steps(), config_, Past::cached);
     t_.draw = d;
     const auto starts = objective_.slot_starts();
+    const auto schedule = objective_.reveal_schedule();
     const auto live = weights_.params.cview(), held = holding_ ? held_.cview() : live;
     if constexpr (Past::cached) {
-      detail::prepare_pinned_batch<FutureMask>(t_, config_, objective_, starts, solver_.damping, ids, targets, d);
+      detail::prepare_pinned_batch<FutureMask>(t_, config_, objective_, starts, schedule, solver_.damping, ids, targets, d);
       detail::clean_forward(t_, weights_, held);
     } else {
-      detail::prepare_drifting_batch<FutureMask>(t_, config_, objective_, starts, solver_.damping, ids, targets, d);
+      detail::prepare_drifting_batch<FutureMask>(t_, config_, objective_, starts, schedule, solver_.damping, ids, targets, d);
     }
     detail::future_start<Past>(t_, weights_, d.steps, objective_.carry_beliefs, held);
     if (Past::cached && holding_) detail::clean_forward(t_, weights_, live);  // the tracked steps see the live clean stream

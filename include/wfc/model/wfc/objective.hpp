@@ -11,6 +11,7 @@
 #include "wfc/core/error.hpp"
 #include "wfc/core/rng.hpp"
 #include "wfc/model/wfc/config.hpp"
+#include "wfc/model/wfc/reveal_schedule.hpp"
 #include "wfc/model/wfc/slot_start.hpp"
 #include "wfc/model/wfc/step_count.hpp"
 
@@ -22,6 +23,8 @@ struct wfc_objective {
   double mean_steps = 0;          // > 1: draw K from the log-normal Poisson of this mean, capped at steps (0: off)
   index_t backprop_steps = 0;     // backpropagate through the last this many steps only (0: all): bounds memory for deep K
   double reveal = 0;              // rate of slots revealed: one-hot of their target, pinned, no loss (trains infilling)
+  bool any_order = false;         // instead: each block reveals a share of its slots drawn uniformly (reveal_schedule.hpp)
+  bool bound_weight = false;      // any_order: weight scored slots by n/(n − revealed), so the loss is the any-order bound
   double partial = 0;             // rate of slots partially collapsed toward their target at the start
   double deep_supervision = 0;    // weight of the mean loss of steps 1…K−1 beside the last step's
   double velocity_penalty = 0;    // weight of the last step's mean squared update ‖Δx‖²/width per slot
@@ -41,6 +44,12 @@ struct wfc_objective {
       throw config_error("wfc_objective: backprop_steps must be ≥ 0 (0: through every step), got " + std::to_string(backprop_steps));
     if (!(partial >= 0 && partial <= 1)) throw config_error("wfc_objective: the partial-collapse rate must be in [0, 1]");
     if (!(reveal >= 0 && reveal < 1)) throw config_error("wfc_objective: the reveal rate must be in [0, 1): some slots must be left to learn from");
+    if (any_order && reveal > 0)
+      throw config_error("wfc_objective: any_order draws each block's reveal rate; leave the fixed reveal rate at 0");
+    if (bound_weight && !any_order) throw config_error("wfc_objective: bound_weight weights any-order reveals; it needs any_order");
+    if (bound_weight && partial > 0)
+      throw config_error("wfc_objective: bound_weight makes the loss a bound on the NLL, which a slot partially collapsed toward its "
+                         "answer breaks; set partial to 0");
     if (!(deep_supervision >= 0 && std::isfinite(deep_supervision)) || !(velocity_penalty >= 0 && std::isfinite(velocity_penalty)))
       throw config_error("wfc_objective: deep_supervision and velocity_penalty must be finite and ≥ 0");
     if (!(carry >= 0 && carry <= 1)) throw config_error("wfc_objective: the carry rate must be in [0, 1], got " + std::to_string(carry));
@@ -60,6 +69,7 @@ struct wfc_objective {
     return random_steps ? objective::uniform_count{steps}.draw(rng) : objective::fixed_count{steps}.draw(rng);
   }
   objective::reveal_and_partial slot_starts() const { return {reveal, partial}; }
+  objective::uniform_reveal reveal_schedule() const { return {}; }
 };
 
 // How slots that stay in the future after a collapse start the next solve: from max entropy
@@ -76,6 +86,7 @@ struct wfc_draw {
   std::uint64_t stream = 0;  // corruption draws
   bool corrupt = true;       // reveal and partially collapse slots at the objective's rates (evaluation: false)
   bool carried = false;      // the slots start from a first solve one token earlier (rolling training)
+  bool bound = false;        // any-order reveals, weighted, no partial collapse, whatever the objective: the bound's estimate
 };
 
 // Batch i's draw for sequences of `tokens` tokens (which bound a drifting past's empty rows; a

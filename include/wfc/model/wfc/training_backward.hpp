@@ -18,7 +18,8 @@ void head_backward(wfc_training_buffers<T, Backend>& t, wfc_weights<T, Backend, 
   const auto p = w.params.cview();
   const auto g = w.grads.view();
   const auto i = std::size_t(k);
-  fill(be, t.dloss.view(), t.counted ? weight / T(t.counted) : T(0));
+  fill(be, t.dloss.view(), t.counted ? weight / t.loss_denominator() : T(0));
+  if (t.weighted) scale_rows(be, reshape(t.dloss.view(), shape<2>{{t.rows(), 1}}), t.row_weight.cview());
   fill(be, t.dlogits[0].view(), T(0));
   cross_entropy_backward(be, t.dlogits[0].view(), t.dloss.cview(), t.logits[i].cview(), t.targets.cview());
   gemm(be, t.dfinal[0].view(), t.dlogits[0].cview(), w.wte.table(p));

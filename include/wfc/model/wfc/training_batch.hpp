@@ -79,19 +79,67 @@ inline bool starts_carried(const wfc_config& c, index_t target, const wfc_draw& 
 // The generator a batch's slot starts draw from.
 inline counter_rng corruption_rng(const wfc_objective& o, const wfc_draw& d) { return counter_rng(o.seed ^ 0x5bd1e995u, d.stream); }
 
+// The streams a batch's any-order reveals draw from: each block's rate (counter: the block's
+// number), and each slot's key (counters F·block …) that picks the revealed subset.
+inline counter_rng reveal_rates(const wfc_objective& o, const wfc_draw& d) { return counter_rng(o.seed ^ 0x2545f491u, d.stream); }
+inline counter_rng reveal_keys(const wfc_objective& o, const wfc_draw& d) { return counter_rng(o.seed ^ 0x9e3779b9u, d.stream); }
+
+// Whether a draw reveals by blocks (any-order training, or the bound's estimate), and whether its
+// scored rows carry the bound's weights.
+inline bool reveals_by_block(const wfc_objective& o, const wfc_draw& d) { return d.bound || (d.corrupt && o.any_order); }
+inline bool weighs_by_bound(const wfc_objective& o, const wfc_draw& d) { return d.bound || (d.corrupt && o.any_order && o.bound_weight); }
+
+// Any-order reveals of the batch's `block`-th block, whose rows (in order) are `rows`: of its n
+// scored rows, the schedule's rate reveals a random subset (reveal_schedule.hpp); the others
+// weigh n/(n − revealed) when weighted, else 1.
+template <class Schedule, class T, class Backend>
+void reveal_block(wfc_training_buffers<T, Backend>& t, const Schedule& schedule, const wfc_objective& o, index_t future, std::uint64_t block,
+                  const std::vector<index_t>& rows) {
+  objective::require_reveal_schedule<Schedule>();
+  std::vector<index_t> scored;
+  for (index_t r : rows)
+    if (t.host_targets[std::size_t(r)] != ignore_index) scored.push_back(r);
+  const index_t n = index_t(scored.size());
+  if (n == 0) return;
+  const index_t m = objective::revealed_count(schedule.rate(reveal_rates(o, t.draw), block), n);
+  const auto revealed = objective::revealed_subset(n, m, reveal_keys(o, t.draw), block * std::uint64_t(future));
+  const T weight = t.weighted ? T(objective::bound_weight(n, m)) : T(1);
+  for (index_t i = 0; i < n; ++i) {
+    const auto r = std::size_t(scored[std::size_t(i)]);
+    t.host_revealed[r] = revealed[std::size_t(i)];
+    t.host_weight[r] = revealed[std::size_t(i)] ? T(0) : weight;
+  }
+  t.bound_slots += n;
+}
+
+// Clears the any-order plan for n rows (nothing revealed, weight 1).
+template <class T, class Backend>
+void reset_reveals(wfc_training_buffers<T, Backend>& t, const wfc_objective& o, index_t n) {
+  t.weighted = weighs_by_bound(o, t.draw);
+  t.bound_slots = 0;
+  t.host_revealed.assign(std::size_t(n), 0);
+  t.host_weight.assign(std::size_t(n), T(1));
+}
+
 // Slot row r's start (host_targets[r] set, host_probs[r] uniform), from the policy unless the
 // draw is clean: revealed, the one-hot of its target (pinned, not scored); partially collapsed,
-// α·onehot(target) + (1 − α)·uniform. Counts the scored slots.
+// α·onehot(target) + (1 − α)·uniform. Under any-order reveals the block's draw decides what is
+// revealed (and the bound's estimate collapses nothing partially). Counts the scored slots.
 template <class StartPolicy, class T, class Backend>
-void start_slot(wfc_training_buffers<T, Backend>& t, const StartPolicy& policy, index_t vocab, index_t r, const counter_rng& rng) {
+void start_slot(wfc_training_buffers<T, Backend>& t, const StartPolicy& policy, const wfc_objective& o, index_t vocab, index_t r,
+                const counter_rng& rng) {
   objective::require_slot_start_policy<StartPolicy>();
   token_id& y = t.host_targets[std::size_t(r)];
-  if (!t.draw.corrupt || y == ignore_index) {
+  if (!(t.draw.corrupt || t.draw.bound) || y == ignore_index) {
     t.counted += y != ignore_index;
     return;
   }
   auto* p = t.host_probs.data() + r * vocab;
-  const objective::slot_start s = policy.start(rng, r);
+  objective::slot_start s = policy.start(rng, r);
+  if (reveals_by_block(o, t.draw)) {
+    s.revealed = t.host_revealed[std::size_t(r)] != 0;
+    s.partial = s.partial && !t.draw.bound;
+  }
   if (s.revealed) {
     for (index_t v = 0; v < vocab; ++v) p[v] = v == y ? T(1) : T(0);
     t.host_factor[std::size_t(r)] = T(0);
@@ -109,6 +157,7 @@ void upload_inputs(wfc_training_buffers<T, Backend>& t) {
   t.targets.copy_from_host(t.host_targets);
   t.probs.copy_from_host(t.host_probs);
   t.step_factor.copy_from_host(t.host_factor);
+  if (t.weighted) t.row_weight.copy_from_host(t.host_weight);
 }
 
 // A pinned batch's mask for blocks cut by draw d: the clean tokens before a slot's block, and by
@@ -153,9 +202,10 @@ void prepare_carried_passes(wfc_training_buffers<T, Backend>& t, const wfc_confi
 }
 
 // Pinned past: ids, targets, positions and the slots' starting probability vectors; the future mask.
-template <class FutureMask, class StartPolicy, class T, class Backend>
+template <class FutureMask, class StartPolicy, class Schedule, class T, class Backend>
 void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config& c, const wfc_objective& o, const StartPolicy& policy,
-                          double damping, const std::vector<token_id>& ids, const std::vector<token_id>& targets, const wfc_draw& d) {
+                          const Schedule& schedule, double damping, const std::vector<token_id>& ids, const std::vector<token_id>& targets,
+                          const wfc_draw& d) {
   const index_t n = t.rows(), steps = t.steps, V = c.vocab;
   check_wfc_targets(c, targets);
   t.ids.copy_from_host(ids);
@@ -166,11 +216,25 @@ void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config&
   t.host_factor.assign(static_cast<std::size_t>(n), T(damping));
   t.host_targets = targets;
   t.host_offsets.resize(std::size_t(n));
+  reset_reveals(t, o, n);
+  if (reveals_by_block(o, d)) {  // each sequence's blocks, in order
+    const auto blocks = training_blocks(c, d);
+    std::vector<index_t> rows;
+    std::uint64_t block = 0;
+    for (index_t r = 0; r < n; ++r) {
+      rows.push_back(r);
+      const index_t label = r % steps + 1;
+      if (label == steps || blocks.start(label + 1) != blocks.start(label)) {
+        reveal_block(t, schedule, o, c.future, block++, rows);
+        rows.clear();
+      }
+    }
+  }
   const counter_rng rng = corruption_rng(o, d);
   t.counted = 0;
   for (index_t r = 0; r < n; ++r) {
     t.host_offsets[std::size_t(r)] = slot_offset(c, r % steps, d);
-    start_slot(t, policy, V, r, rng);
+    start_slot(t, policy, o, V, r, rng);
   }
   upload_inputs(t);
   if (t.keep_offset != d.offset) {  // the mask depends on the batch shape and the offset only
@@ -182,9 +246,10 @@ void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config&
 
 // Drifting past: each sequence's window of T − F + 1 past rows (the first d.start of them empty)
 // and F slots for the last F targets.
-template <class FutureMask, class StartPolicy, class T, class Backend>
+template <class FutureMask, class StartPolicy, class Schedule, class T, class Backend>
 void prepare_drifting_batch(wfc_training_buffers<T, Backend>& t, const wfc_config& c, const wfc_objective& o, const StartPolicy& policy,
-                            double damping, const std::vector<token_id>& ids, const std::vector<token_id>& targets, const wfc_draw& d) {
+                            const Schedule& schedule, double damping, const std::vector<token_id>& ids, const std::vector<token_id>& targets,
+                            const wfc_draw& d) {
   const index_t S = t.sequences, T_ = t.steps, n = t.future_rows, V = c.vocab, F = c.future;
   const index_t past_end = T_ - F + 1, start = d.start;
   check_wfc_targets(c, targets);
@@ -196,6 +261,16 @@ void prepare_drifting_batch(wfc_training_buffers<T, Backend>& t, const wfc_confi
   t.host_targets.assign(std::size_t(S * n), ignore_index);
   t.host_offsets.assign(std::size_t(S * n), -1);
   std::vector<token_id> pos(std::size_t(S * n), 0);
+  for (index_t s = 0; s < S; ++s)
+    for (index_t i = 0; i < F; ++i) t.host_targets[std::size_t(s * n + past_end + i)] = targets[std::size_t(s * T_ + past_end - 1 + i)];
+  reset_reveals(t, o, S * n);
+  if (reveals_by_block(o, d)) {  // one block per window: its F slots
+    std::vector<index_t> rows(static_cast<std::size_t>(F));
+    for (index_t s = 0; s < S; ++s) {
+      for (index_t i = 0; i < F; ++i) rows[std::size_t(i)] = s * n + past_end + i;
+      reveal_block(t, schedule, o, F, std::uint64_t(s), rows);
+    }
+  }
   const counter_rng rng = corruption_rng(o, d);
   t.counted = 0;
   for (index_t s = 0; s < S; ++s) {
@@ -212,9 +287,8 @@ void prepare_drifting_batch(wfc_training_buffers<T, Backend>& t, const wfc_confi
     for (index_t i = 0; i < F; ++i) {
       const index_t r = s * n + past_end + i;
       pos[std::size_t(r)] = token_id(past_end - 1 + i - start);
-      t.host_targets[std::size_t(r)] = targets[std::size_t(s * T_ + past_end - 1 + i)];
       t.host_offsets[std::size_t(r)] = i;
-      start_slot(t, policy, V, r, rng);
+      start_slot(t, policy, o, V, r, rng);
     }
   }
   t.positions.copy_from_host(pos);

@@ -21,13 +21,18 @@ struct wfc_training_buffers {
   using ids_buffer = tensor<token_id, 1, Backend>;
 
   index_t sequences = 0, steps = 0, max_steps = 0, counted = 0, keep_offset = -1;
+  // Any-order reveals: the blocks' slots (revealed and scored) and whether scored rows carry the
+  // bound's weights (row_weight); the loss is then Σ weight·CE over those slots, else the mean CE.
+  index_t bound_slots = 0;
+  bool weighted = false;
   index_t tracked = 0;      // this batch's steps backward runs through (≤ max_steps; the draw's K minus the untracked ones)
   index_t future_rows = 0;  // rows per sequence in the future stream: T (pinned) or the window's T + 1 (drifting)
   index_t future_keys = 0;  // keys a future row sees: 2T (the clean past and its own stream) or T + 1
   wfc_draw draw;
   std::vector<token_id> host_targets;
   std::vector<index_t> host_offsets;  // each future row's slot offset (−1: not a slot)
-  std::vector<T> host_probs, host_factor, host_carried, host_earlier_probs;
+  std::vector<T> host_probs, host_factor, host_carried, host_earlier_probs, host_weight;
+  std::vector<char> host_revealed;  // any-order: the rows each block's draw reveals
   ids_buffer ids, targets, positions;
   tensor<bool, 2, Backend> causal, future_keep;
   buffer<2> probs, pos_embed, delta, carry;
@@ -43,6 +48,7 @@ struct wfc_training_buffers {
   buffer<2> fresh_start, held_start, beliefs;  // the tracked solve's cold start; the earlier solves'; beliefs [n, vocab]
   buffer<2> earlier_probs;                     // the earlier solves' starting probability vectors (no partial collapse)
   buffer<1> step_factor;  // η per slot, 0 for a revealed (pinned) one
+  buffer<1> row_weight;   // the bound's weight per row (when weighted)
   std::vector<buffer<2>> clean, dclean;                   // clean stream entering each block (and leaving the last)
   std::vector<block_buffers<T, Backend>> clean_acts;      // [layer]
   std::vector<buffer<2>> state, dstate;                   // future state after each step (0 = start)
@@ -56,6 +62,8 @@ struct wfc_training_buffers {
   block_scratch_buffers<T, Backend> clean_scratch{0, 0, 0, 0, 0}, future_scratch{0, 0, 0, 0, 0};
 
   index_t rows() const { return sequences * future_rows; }
+  // What the summed (weighted) cross-entropy is divided by.
+  T loss_denominator() const { return T(weighted ? bound_slots : counted); }
 
   void resize(index_t s, index_t t, index_t k_max, const wfc_config& c, bool cached) {
     if (s == sequences && t == steps && k_max == max_steps) return;
@@ -71,6 +79,7 @@ struct wfc_training_buffers {
     positions = ids_buffer(n);
     probs = buffer<2>(n, c.vocab);
     step_factor = buffer<1>(shape<1>{{n}});
+    row_weight = buffer<1>(shape<1>{{n}});
     pos_embed = buffer<2>(n, d);
     delta = buffer<2>(n, d);
     carry = buffer<2>(n, d);

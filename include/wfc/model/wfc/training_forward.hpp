@@ -145,7 +145,8 @@ void future_tracked(wfc_training_buffers<T, Backend>& t, const wfc_weights<T, Ba
   for (index_t k = 1; k <= t.tracked; ++k) future_step<Past>(t, w, k, w.params.cview());
 }
 
-// Cross-entropy of the slots at step k (mean over counted slots); keeps its activations.
+// Cross-entropy of the slots at step k (mean over counted slots; weighted by the bound: summed
+// with the weights over every slot of the blocks); keeps its activations.
 template <class T, class Backend, class Positions>
 T head_loss(wfc_training_buffers<T, Backend>& t, const wfc_weights<T, Backend, Positions>& w, index_t k) {
   const Backend be{};
@@ -154,7 +155,12 @@ T head_loss(wfc_training_buffers<T, Backend>& t, const wfc_weights<T, Backend, P
   w.ln_f.forward(be, t.final[i].view(), t.final_mean[i].view(), t.final_rstd[i].view(), t.state[i].cview(), p);
   gemm(be, t.logits[i].view(), t.final[i].cview(), transpose(w.wte.table(p)));
   cross_entropy_forward(be, t.loss_rows[i].view(), t.logits[i].cview(), t.targets.cview());
-  return t.counted ? sum(be, t.loss_rows[i].cview()) / T(t.counted) : T(0);
+  if (t.counted == 0) return T(0);
+  if (!t.weighted) return sum(be, t.loss_rows[i].cview()) / T(t.counted);
+  const index_t n = t.rows();  // the bound: Σ weight·CE over the blocks' slots (dloss is free until backward)
+  copy(be, t.dloss.view(), t.loss_rows[i].cview());
+  scale_rows(be, reshape(t.dloss.view(), shape<2>{{n, 1}}), t.row_weight.cview());
+  return sum(be, t.dloss.cview()) / t.loss_denominator();
 }
 
 }  // namespace wfc::detail
