@@ -25,6 +25,7 @@ struct collapse_options {
   std::string target = ".";
   wfc::index_t distance = 6;
   wfc::index_t k = 1;    // most_confident: slots per solve
+  std::string confidence = "entropy";  // most_confident: entropy, margin or top
   double temperature = 0.8, top_p = 1.0;
   wfc::index_t top_k = 0;
   double tolerance = 1e-2;  // the solver's early exit: ‖Δx‖/‖x‖
@@ -39,7 +40,10 @@ struct collapse_options {
     app.add_option("--high", high, "horizon: keep the slots under this many bits, plus one");
     app.add_option("--target", target, "target: the character to pin");
     app.add_option("--distance", distance, "target: pin it as the generated text's character number N (0: the first)");
-    app.add_option("--k", k, "confident: collapse the k lowest-entropy free slots per solve, wherever they are");
+    app.add_option("--k", k, "confident: collapse the k most confident free slots per solve, wherever they are");
+    app.add_option("--confidence", confidence,
+                   "confident: how a slot's confidence is judged: entropy (lowest first), margin (largest lead of the likeliest token "
+                   "over the second) or top (largest top probability)");
     app.add_option("--temperature", temperature, "sampling temperature (0: greedy)");
     app.add_option("--top-k", top_k, "sample from the k most likely tokens only (0: all)");
     app.add_option("--top-p", top_p, "sample from the smallest set of tokens holding this much probability");
@@ -63,6 +67,7 @@ struct collapse_options {
     wfc::collapse::entropy_horizon{high}.validate();
     wfc::collapse::target{distance, 0}.validate();
     wfc::collapse::most_confident{k}.validate();
+    confidence_order();
     if (wfc::utf8::decode(target).size() != 1) throw wfc::config_error("--target must be one character, got '" + target + "'");
     if (policy == "target" && distance >= tokens)
       throw wfc::config_error("--distance " + std::to_string(distance) + " pins the generated text's character number " +
@@ -78,6 +83,13 @@ struct collapse_options {
     const auto ids = tok.encode(target);
     if (ids.size() != 1) throw wfc::config_error("--target must be one character, got '" + target + "'");
     return ids[0];
+  }
+
+  wfc::collapse::confidence confidence_order() const {
+    if (confidence == "entropy") return wfc::collapse::confidence::entropy;
+    if (confidence == "margin") return wfc::collapse::confidence::margin;
+    if (confidence == "top") return wfc::collapse::confidence::top_probability;
+    throw wfc::config_error("--confidence must be entropy, margin or top, got '" + confidence + "'");
   }
 
   wfc::sampler sampler() const { return wfc::sampler{temperature, top_k, top_p}; }
@@ -100,7 +112,7 @@ auto with_policy(const collapse_options& o, const wfc::char_tokenizer& tok, F&& 
   if (o.policy == "median") return f(collapse::median_entropy_partial{o.alpha});
   if (o.policy == "horizon") return f(collapse::entropy_horizon{o.high});
   if (o.policy == "target") return f(collapse::target{o.distance, o.target_token(tok)});
-  if (o.policy == "confident") return f(collapse::most_confident{o.k});
+  if (o.policy == "confident") return f(collapse::most_confident{o.k, o.confidence_order()});
   throw wfc::config_error("--policy must be first, threshold, median, target, horizon or confident, got '" + o.policy + "'");
 }
 

@@ -74,6 +74,18 @@ TEST_CASE("collapse policies decide from the entropies as documented", "[collaps
   REQUIRE(slots_of(collapse::most_confident{9}.decide(input(h, third_held))) == std::vector<index_t>{0, 1, 4, 2});
   REQUIRE(collapse::most_confident{1}.decide(input(h, std::vector<bool>(5, true))).picks.empty());
   REQUIRE_THROWS_AS(collapse::most_confident{0}.validate(), config_error);
+  // ordered by margin or top probability instead: the largest first (here they disagree with the entropy)
+  collapse_input sure = input(h, none);
+  sure.top_probability = {0.5, 0.9, 0.3, 0.6, 0.4};
+  sure.margin = {0.1, 0.8, 0.05, 0.5, 0.3};
+  REQUIRE(slots_of(collapse::most_confident{2, collapse::confidence::top_probability}.decide(sure)) == std::vector<index_t>{1, 3});
+  REQUIRE(slots_of(collapse::most_confident{3, collapse::confidence::margin}.decide(sure)) == std::vector<index_t>{1, 3, 4});
+  collapse_input sure_held = input(h, third_held);
+  sure_held.top_probability = sure.top_probability;
+  sure_held.margin = sure.margin;
+  REQUIRE(slots_of(collapse::most_confident{2, collapse::confidence::margin}.decide(sure_held)) == std::vector<index_t>{1, 4});
+  const collapse::most_confident by_margin{1, collapse::confidence::margin};
+  REQUIRE_THROWS_AS(by_margin.decide(input(h, none)), config_error);  // no margins given
 
   // entropy_horizon: slots under `high` bits, plus one, within [min, max ∧ F].
   REQUIRE(collapse::entropy_horizon{1.0}.decide(input(h, none)).horizon == 3);        // 0.2, 0.5 confident
@@ -274,6 +286,40 @@ TEST_CASE("generator: most_confident collapses in any order and still emits ever
   REQUIRE(everything.tokens.size() == 24);
   generator<decltype(c), collapse::entropy_threshold> threshold(c, {99.0});
   REQUIRE(everything.tokens_per_solve() == threshold.run(prompt, s).tokens_per_solve());  // all free slots, like τ = ∞
+}
+
+namespace {
+// Checks the confidences the generator hands a policy against the model's own distributions, then
+// decides as most_confident by margin.
+template <class Model>
+struct checks_confidences {
+  Model* model;
+  index_t* checked;
+  collapse_decision decide(const collapse_input& in) const {
+    const index_t V = model->config().vocab;
+    const auto p = values_of_view<reference>(model->future_probabilities());
+    REQUIRE(in.top_probability.size() == std::size_t(in.slots()));
+    REQUIRE(in.margin.size() == std::size_t(in.slots()));
+    for (index_t i = 0; i < in.slots(); ++i) {
+      std::vector<double> row(p.begin() + i * V, p.begin() + (i + 1) * V);
+      std::sort(row.rbegin(), row.rend());
+      REQUIRE(in.top_probability[std::size_t(i)] == Approx(row[0]).epsilon(1e-12));
+      REQUIRE(in.margin[std::size_t(i)] == Approx(row[0] - row[1]).epsilon(1e-9).margin(1e-12));
+      ++*checked;
+    }
+    return collapse::most_confident{1, collapse::confidence::margin}.decide(in);
+  }
+};
+}  // namespace
+
+TEST_CASE("generator: a policy sees each slot's top probability and margin, as the model's distributions have them", "[collapse][generator]") {
+  auto model = small_model();
+  index_t checked = 0;
+  generator<decltype(model), checks_confidences<decltype(model)>> gen(model, {&model, &checked});
+  generation_settings s;
+  s.max_tokens = 12;
+  REQUIRE(gen.run(prompt, s).tokens.size() == 12);
+  REQUIRE(checked >= 12);
 }
 
 TEST_CASE("generator: the observer sees every decision, and a stop sequence ends the text", "[collapse][generator]") {

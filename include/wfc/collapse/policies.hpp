@@ -37,6 +37,9 @@ struct collapse_input {
   index_t horizon = 0;                 // slots the future holds now
   index_t max_horizon = 0;             // the model's F
   index_t decision = 0;                // decisions made before this one
+  // Per slot, from its distribution: the most likely token's probability, and its lead over the
+  // second's (the generator fills both; empty when a caller does not).
+  std::vector<double> top_probability = {}, margin = {};
 
   index_t slots() const { return index_t(entropy.size()); }
 };
@@ -155,19 +158,29 @@ struct target {
   }
 };
 
-// Any order (as masked-diffusion models decode): the k free slots of lowest entropy collapse fully,
+// How sure a slot is, for most_confident: the lowest entropy, the largest margin between its two
+// likeliest tokens, or the largest top probability (the orders masked-diffusion decoders use).
+enum class confidence { entropy, margin, top_probability };
+
+// Any order (as masked-diffusion models decode): the k most confident free slots collapse fully,
 // wherever they are, and stay pinned while the others re-converge around them; a token is emitted
 // once every slot before it has collapsed too. k = 1 decodes in order of confidence; k ≥ F
 // collapses every free slot at once.
 struct most_confident {
   index_t k = 1;
+  confidence by = confidence::entropy;
   void validate() const {
     if (k < 1) throw config_error("most_confident: k, the slots collapsed per solve, must be ≥ 1, got " + std::to_string(k));
   }
   collapse_decision decide(const collapse_input& in) const {
+    const std::vector<double>& measure = by == confidence::entropy ? in.entropy : by == confidence::margin ? in.margin : in.top_probability;
+    if (measure.size() != in.entropy.size())
+      throw config_error("most_confident: ordering by margin or top probability needs collapse_input's top_probability and margin "
+                         "for every slot (the generator fills them)");
+    const double sign = by == confidence::entropy ? 1 : -1;  // ascending: the most confident first
     std::vector<std::pair<double, index_t>> free;
     for (index_t i = 0; i < in.slots(); ++i)
-      if (!in.pinned[std::size_t(i)]) free.emplace_back(in.entropy[std::size_t(i)], i);
+      if (!in.pinned[std::size_t(i)]) free.emplace_back(sign * measure[std::size_t(i)], i);
     const auto n = std::min<std::size_t>(free.size(), std::size_t(std::max<index_t>(k, 0)));
     std::partial_sort(free.begin(), free.begin() + std::ptrdiff_t(n), free.end());  // ties: the nearer slot first
     collapse_decision d;

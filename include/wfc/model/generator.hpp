@@ -137,7 +137,8 @@ class generator {
       held.assign(std::size_t(f), false);
       for (index_t i = 0; i < f; ++i) held[std::size_t(i)] = model_.pinned(i);
 
-      const collapse_input in{entropy, held, std::log2(double(V)), position, index_t(prompt.size()), f, F, decision};
+      collapse_input in{entropy, held, std::log2(double(V)), position, index_t(prompt.size()), f, F, decision};
+      confidences(logits, f, in.top_probability, in.margin);
       collapse_decision d = policy_.decide(in);
       check(d, held, f);
       for (auto& p : d.picks) p.token = collapse(p, logits.data() + p.slot * V, position, rng.uniform<double>(draws++));
@@ -183,6 +184,25 @@ class generator {
   struct has_validate : std::false_type {};
   template <class S>
   struct has_validate<S, std::void_t<decltype(std::declval<const S&>().validate())>> : std::true_type {};
+
+  // Each slot's top probability and its margin over the second likeliest token, from its logits.
+  void confidences(const std::vector<T>& logits, index_t f, std::vector<double>& top, std::vector<double>& margin) const {
+    const index_t V = model_.config().vocab;
+    top.assign(std::size_t(f), 0.0);
+    margin.assign(std::size_t(f), 0.0);
+    for (index_t i = 0; i < f; ++i) {
+      const T* row = logits.data() + i * V;
+      double first = -INFINITY, second = -INFINITY, z = 0;
+      for (index_t v = 0; v < V; ++v) {
+        const double x = double(row[v]);
+        if (x > first) second = first, first = x;
+        else if (x > second) second = x;
+      }
+      for (index_t v = 0; v < V; ++v) z += std::exp(double(row[v]) - first);
+      top[std::size_t(i)] = 1 / z;
+      margin[std::size_t(i)] = V > 1 ? (1 - std::exp(second - first)) / z : 1 / z;
+    }
+  }
 
   void check(const collapse_decision& d, const std::vector<bool>& held, index_t f) const {
     const index_t V = model_.config().vocab;
