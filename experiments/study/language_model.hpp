@@ -34,6 +34,7 @@ struct lm_variant {
   index_t backprop_steps = 0;
   double carry = 0;          // rate of batches that start from carried states
   index_t carry_slides = 1;
+  bool any_order = false;    // each block reveals a uniformly drawn share of its slots instead of the fixed reveal rate
 };
 
 // The data and what later parts reuse: the scoring GPT and the trained pinned/bidirectional WFC
@@ -168,7 +169,8 @@ inline wfc::wfc_config variant_config(const lm_context& c, const lm_variant& v, 
 inline wfc::wfc_objective variant_objective(const lm_context& c, const lm_variant& v) {
   wfc::wfc_objective objective;
   objective.steps = v.steps;
-  objective.reveal = c.settings.reveal;
+  objective.any_order = v.any_order;
+  objective.reveal = v.any_order ? 0 : c.settings.reveal;
   objective.partial = c.settings.partial;
   objective.deep_supervision = v.deep_supervision;
   objective.velocity_penalty = v.velocity_penalty;
