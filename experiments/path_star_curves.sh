@@ -32,4 +32,6 @@ for D in 5 2; do
   run wfc "$D" &
   wait
 done
-python3 "$(dirname "$0")/path_star_plot.py" "$out"
+python=/usr/bin/python3  # Debian's python3 has matplotlib; a python3 earlier on PATH may not
+[ -x "$python" ] || python=python3
+"$python" "$(dirname "$0")/path_star_plot.py" "$out"
