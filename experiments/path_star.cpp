@@ -167,11 +167,7 @@ int main(int argc, char** argv) {
   wfc::trainer_settings& t = o.s.train;
   app.add_option("--iterations", t.iterations, "optimiser steps (a batch of fresh graphs each)");
   app.add_option("--batch", t.batch, "graphs per batch");
-  app.add_option("--lr", t.lr, "peak learning rate");
-  app.add_option("--min-lr", t.min_lr, "learning rate at the end of the cosine decay");
-  app.add_option("--warmup", t.warmup, "linear warm-up iterations");
-  app.add_option("--weight-decay", t.adamw.weight_decay, "AdamW weight decay (matrices only)");
-  app.add_option("--clip", t.adamw.clip, "largest global gradient norm (0: no clipping)");
+  wfc_examples::add_optimiser_options(app, t);
   app.add_option("--eval-interval", t.eval_interval, "score the held-out graphs and save every this many iterations");
   app.add_option("--seed", t.seed, "initialisation, graph and draw seed");
   app.add_option("--stop-at", o.stop_at, "save and stop after this iteration (--resume continues)");

@@ -84,12 +84,8 @@ void add_model_options(CLI::App& app, Config& c) {
   app.add_flag("--bias,!--no-bias", c.bias, "biases in the linear layers and norms (GPT-2); nanoGPT's default has none");
 }
 
-// The optimisation and evaluation flags every training program has.
-inline void add_trainer_options(CLI::App& app, wfc::trainer_settings& t) {
-  app.add_option("--block", t.block, "context length (tokens per sequence)");
-  app.add_option("--batch", t.batch, "sequences per micro-batch");
-  app.add_option("--accumulation", t.accumulation, "micro-batches per optimiser step");
-  app.add_option("--iterations", t.iterations, "optimiser steps");
+// The learning-rate schedule and AdamW's flags.
+inline void add_optimiser_options(CLI::App& app, wfc::trainer_settings& t) {
   app.add_option("--lr", t.lr, "peak learning rate");
   app.add_option("--min-lr", t.min_lr, "learning rate at the end of the cosine decay");
   app.add_option("--warmup", t.warmup, "linear warm-up iterations");
@@ -97,6 +93,15 @@ inline void add_trainer_options(CLI::App& app, wfc::trainer_settings& t) {
   app.add_option("--beta1", t.adamw.beta1, "AdamW β1");
   app.add_option("--beta2", t.adamw.beta2, "AdamW β2");
   app.add_option("--clip", t.adamw.clip, "largest global gradient norm (0: no clipping)");
+}
+
+// The optimisation and evaluation flags every training program has.
+inline void add_trainer_options(CLI::App& app, wfc::trainer_settings& t) {
+  app.add_option("--block", t.block, "context length (tokens per sequence)");
+  app.add_option("--batch", t.batch, "sequences per micro-batch");
+  app.add_option("--accumulation", t.accumulation, "micro-batches per optimiser step");
+  app.add_option("--iterations", t.iterations, "optimiser steps");
+  add_optimiser_options(app, t);
   app.add_option("--eval-interval", t.eval_interval, "evaluate every this many iterations (and after the last)");
   app.add_option("--eval-batches", t.eval_batches, "batches per split and evaluation");
   app.add_option("--seed", t.seed, "initialisation and batch seed");

@@ -15,6 +15,28 @@
 
 namespace wfc {
 
+// The evaluation batches of split `which`, each run once per block offset (a pinned past; a
+// drifting one once) with the model's training step count: `prepare(draw)` adjusts a pass's draw
+// and returns what reads the forward's results. Returns the passes per batch.
+template <class Model, class Prepare>
+index_t for_each_evaluation_pass(Model& model, const text_dataset& data, split which, const trainer_settings& settings, Prepare&& prepare) {
+  settings.validate();
+  const index_t passes = Model::past_policy::cached ? model.config().future : 1;
+  std::vector<token_id> x, y;
+  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
+    data.sample(which, settings.batch, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
+    for (index_t offset = 0; offset < passes; ++offset) {
+      wfc_draw d;
+      d.offset = offset;
+      d.steps = model.objective().evaluation_steps();
+      auto read = prepare(d);
+      model.forward(x, y, settings.batch, d);
+      read();
+    }
+  }
+  return passes;
+}
+
 struct offset_nll_report {
   double first_slot = 0;            // NLL of a block's first slot: next-token prediction from a cold start
   std::vector<double> per_offset;   // NLL by slot offset 0…F−1 (how uncertainty grows with distance)
@@ -24,24 +46,16 @@ struct offset_nll_report {
 // Over settings.eval_batches fixed batches of split `which` (the trainer's evaluation batches).
 template <class Model>
 offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split which, const trainer_settings& settings) {
-  settings.validate();
   const index_t F = model.config().future;
-  const index_t passes = Model::past_policy::cached ? F : 1;
   std::vector<double> sum(std::size_t(F), 0.0);
-  std::vector<token_id> x, y;
-  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
-    data.sample(which, settings.batch, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
-    for (index_t offset = 0; offset < passes; ++offset) {
-      wfc_draw d;
-      d.offset = offset;
-      d.steps = model.objective().evaluation_steps();
-      d.corrupt = false;  // every slot from max entropy: a revealed or partially collapsed slot would see its answer
-      model.forward(x, y, settings.batch, d);
+  const index_t passes = for_each_evaluation_pass(model, data, which, settings, [&](wfc_draw& d) {
+    d.corrupt = false;  // every slot from max entropy: a revealed or partially collapsed slot would see its answer
+    return [&] {
       const auto nll = model.offset_nll();
       for (index_t o = 0; o < F; ++o)
         if (!std::isnan(nll[std::size_t(o)])) sum[std::size_t(o)] += nll[std::size_t(o)];
-    }
-  }
+    };
+  });
   offset_nll_report r;
   double total = 0;
   for (index_t o = 0; o < F; ++o) {
@@ -60,22 +74,13 @@ offset_nll_report evaluate_offsets(Model& model, const text_dataset& data, split
 // averaged over orders (ARDM's bound): beside the chain NLL, which is the front-to-back order alone.
 template <class Model>
 double any_order_bound(Model& model, const text_dataset& data, split which, const trainer_settings& settings) {
-  settings.validate();
-  const index_t passes = Model::past_policy::cached ? model.config().future : 1;
   double total = 0;
-  std::vector<token_id> x, y;
-  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
-    data.sample(which, settings.batch, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
-    for (index_t offset = 0; offset < passes; ++offset) {
-      wfc_draw d;
-      d.offset = offset;
-      d.steps = model.objective().evaluation_steps();
-      d.bound = true;
-      d.stream = (std::uint64_t(1) << 62) + std::uint64_t(k * passes + offset);  // not a training draw's reveals
-      model.forward(x, y, settings.batch, d);
-      total += double(model.last_cross_entropy());
-    }
-  }
+  std::uint64_t pass = 0;
+  const index_t passes = for_each_evaluation_pass(model, data, which, settings, [&](wfc_draw& d) {
+    d.bound = true;
+    d.stream = (std::uint64_t(1) << 62) + pass++;  // not a training draw's reveals
+    return [&] { total += double(model.last_cross_entropy()); };
+  });
   return total / double(settings.eval_batches * passes);
 }
 
