@@ -60,3 +60,8 @@ macro(wfc_find_kokkos)
     endif()
   endif()
 endmacro()
+
+# MPI's C interface, for the wfc::mpi component (data-parallel training). Debian: libopenmpi-dev.
+macro(wfc_find_mpi)
+  find_package(MPI COMPONENTS CXX ${ARGN})
+endmacro()

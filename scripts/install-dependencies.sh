@@ -11,6 +11,7 @@ packages=(
   libbenchmark-dev          # micro-benchmarks
   nlohmann-json3-dev        # checkpoints' JSON header, configuration files
   libcli11-dev              # example programs and the wfc program: command-line flags
+  libopenmpi-dev openmpi-bin  # wfc::mpi, data-parallel training (optional for a user; its tests run under mpirun)
   clang libclang-rt-dev     # fuzz tests (libFuzzer)
   python3-numpy             # the checkpoint interop test (examples/read_checkpoint.py)
   python3-matplotlib        # the validation study's plots (experiments/report_study.py)

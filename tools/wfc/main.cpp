@@ -9,6 +9,9 @@
 // `wfc <command> --help` lists every flag. Exit status 0 on success; on bad input, 1 and one line
 // "error: …" that says what to fix; 75 when a signal (SIGTERM, SIGINT, SIGUSR1) stopped `wfc train`
 // after it saved: resume it.
+//
+// Built with MPI, `mpirun -np N wfc train …` trains data-parallel over N ranks (train.hpp); rank 0
+// alone prints.
 #include "config_file.hpp"
 #include "eval.hpp"
 #include "generate.hpp"
@@ -16,8 +19,25 @@
 #include "train.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
+
+#if defined(WFC_HAVE_MPI)
+#include "wfc/mpi/process_group.hpp"
+#endif
 
 int main(int argc, char** argv) {
+#if defined(WFC_HAVE_MPI)
+  std::optional<wfc::mpi::environment> mpi;  // only under a launcher: a plain run never touches MPI
+  std::optional<wfc::mpi::process_group> ranks;
+  if (wfc::mpi::launched()) {
+    mpi.emplace(argc, argv);
+    ranks.emplace();
+    if (ranks->rank() != 0) {  // one voice: every error is agreed, so rank 0 says it for all
+      if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) return 1;
+    }
+  }
+#endif
   CLI::App app{"wfc: train, generate and evaluate GPT and Wave Function Collapse language models (" + std::string(wfc::version_string) + ")"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("wfc ") + wfc::version_string);
@@ -59,7 +79,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   return wfc_examples::exit_code([&] {
-    if (train_cmd->parsed()) return wfc_cli::run_train(train);
+#if defined(WFC_HAVE_MPI)
+    if (train_cmd->parsed() && ranks) return wfc_cli::run_train(train, *ranks);
+#endif
+    if (train_cmd->parsed()) return wfc_cli::run_train(train, wfc::single_process{});
     if (generate_cmd->parsed()) return wfc_cli::run_generate(generate);
     if (info_cmd->parsed()) return wfc_cli::run_info(info);
     return wfc_cli::run_eval(eval);

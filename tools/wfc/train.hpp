@@ -6,6 +6,11 @@
 // checkpoint loaded), an existing checkpoint that --out would replace, and on --resume whether the
 // text is the one the run was trained on. SIGTERM, SIGINT or SIGUSR1 finish the step, save, and
 // exit with status 75 (exit_stopped): resume me.
+//
+// Under `mpirun -np N` (a wfc built with MPI) the run is data-parallel (wfc/mpi/process_group.hpp):
+// every rank reads the text and the checkpoint, trains on its rows of each batch, and all take the
+// same steps; rank 0 alone writes the checkpoints and the metrics and prints. Every check and
+// every error is the group's: a rank that fails stops them all with its message.
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -184,21 +189,29 @@ struct provenance {
   }
 };
 
-template <class Model>
+template <class Model, class Group>
 int train_model(const train_options& o, const wfc::text_dataset& data, const wfc::char_tokenizer& tok, const wfc::checkpoint* resumed,
-                const wfc::trainer_settings& settings, metrics_file& metrics, const provenance& origin) {
+                const wfc::trainer_settings& settings, metrics_file& metrics, const provenance& origin, const Group& group) {
   using namespace wfc;
   std::optional<Model> model;
-  if (resumed) {
-    model.emplace(model_from<Model>(*resumed));
-  } else if constexpr (is_gpt<Model>) {
-    model.emplace(o.gpt(tok.vocab_size()));
-  } else {
-    model.emplace(o.wfc(tok.vocab_size()), o.wfc_objective(), solvers::fixed_steps{o.objective.steps, o.damping});
-  }
-  model->initialise(settings.seed);
-  adamw_optimizer<float, backend> optimizer(model->layout(), settings.adamw);
-  const std::int64_t start = resumed ? resumed->restore_training(*model, optimizer) : 0;
+  std::optional<adamw_optimizer<float, backend>> optimizer;
+  std::int64_t start = 0;
+  group.together([&] {
+    if (resumed) {
+      model.emplace(model_from<Model>(*resumed));
+    } else if constexpr (is_gpt<Model>) {
+      model.emplace(o.gpt(tok.vocab_size()));
+    } else {
+      model.emplace(o.wfc(tok.vocab_size()), o.wfc_objective(), solvers::fixed_steps{o.objective.steps, o.damping});
+    }
+    model->initialise(settings.seed);
+    optimizer.emplace(model->layout(), settings.adamw);
+    start = resumed ? resumed->restore_training(*model, *optimizer) : 0;
+    share_of(settings.batch, group.rank(), group.size());
+  });
+  if (group.size() > 1)
+    std::printf("ranks: %d, each on %lld of the %lld sequences of every batch (rank 0 writes)\n", group.size(),
+                static_cast<long long>(share_of(settings.batch, 0, group.size()).count), static_cast<long long>(settings.batch));
   std::printf("model: %s: %.2fM parameters; %s backend%s\n", describe_model(*model).dump().c_str(), double(model->layout().size()) / 1e6,
               backend::name, wfc_examples::thread_note<backend>().c_str());
   std::printf("training: iterations %lld to %lld of %lld×%lld tokens, lr %g → %g, warm-up %lld; checkpoints to %s\n",
@@ -206,7 +219,7 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
               static_cast<long long>(settings.block), settings.lr, settings.min_lr, static_cast<long long>(settings.warmup), o.out.c_str());
   // Weights and two AdamW moments, 4 bytes each: room for the temporary beside the old file.
   const std::int64_t checkpoint_bytes = 3 * 4 * std::int64_t(model->layout().size()), room = free_bytes(o.out);
-  if (room >= 0 && room < 2 * checkpoint_bytes)
+  if (group.rank() == 0 && room >= 0 && room < 2 * checkpoint_bytes)
     std::printf("warning: %.1f MB free beside '%s', under twice a checkpoint's %.1f MB: a save may fail for want of room\n",
                 double(room) / 1e6, o.out.c_str(), double(checkpoint_bytes) / 1e6);
   std::fflush(stdout);
@@ -215,7 +228,7 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
   std::int64_t saved_at = resumed ? start : -1;
   const std::int64_t every = o.checkpoint_every > 0 ? o.checkpoint_every : settings.eval_interval;
   const auto save = [&](std::int64_t iteration) {
-    save_checkpoint(o.out, *model, tok, optimizer, iteration, settings, origin.at(iteration));
+    if (group.rank() == 0) save_checkpoint(o.out, *model, tok, *optimizer, iteration, settings, origin.at(iteration));
     saved_at = iteration;
   };
   const auto last_good = [&] {
@@ -227,14 +240,21 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
     const std::int64_t stop = o.stop_at > 0 ? std::min(o.stop_at, settings.iterations) : settings.iterations;
     if (stop < start)
       throw config_error("--stop-at " + std::to_string(stop) + " lies before the checkpoint's iteration " + std::to_string(start));
-    const training_summary s = train(*model, data, settings, optimizer, training_range(start, stop), [&](const training_record& r) {
-      bar(r);
-      metrics.write(r);
-      if (r.iteration % every == 0 || r.iteration == stop || signals.requested()) save(r.iteration);
-      return signals.requested() ? training_action::stop : training_action::go_on;
-    });
-    if (start == stop) save(start);
-    if (signals.requested() && s.iteration < settings.iterations) {  // stopped early, or at --stop-at
+    bool stopped_by_signal = false;
+    const auto observe = [&](const training_record& r) {
+      // A signal to any rank stops them all after this step, and rank 0 saves it: agreed first,
+      // before anything that could throw on one rank alone.
+      stopped_by_signal = group.size() > 1 ? any_of(group, signals.requested()) : signals.requested();
+      if (group.rank() == 0) {
+        bar(r);
+        metrics.write(r);
+      }
+      if (r.iteration % every == 0 || r.iteration == stop || stopped_by_signal) save(r.iteration);
+      return stopped_by_signal ? training_action::stop : training_action::go_on;
+    };
+    const training_summary s = train(*model, data, settings, *optimizer, training_range(start, stop), group, observe);
+    if (start == stop) group.together([&] { save(start); });
+    if (stopped_by_signal && s.iteration < settings.iterations) {  // stopped early, or at --stop-at
       std::printf("\nstopped by %s after iteration %lld of %lld; saved %s: continue with `wfc train %s --resume %s` (exit status %d)\n",
                   stop_on_signals::name(signals.signal()).c_str(), static_cast<long long>(s.iteration),
                   static_cast<long long>(settings.iterations), o.out.c_str(), o.data.c_str(), o.out.c_str(), exit_stopped);
@@ -254,15 +274,15 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
   return 0;
 }
 
-inline int run_train(train_options& o) {
+// Everything before the first step, each rank alike; `writer` (rank 0) checks the paths it will
+// write and opens the metrics.
+inline void prepare_training(train_options& o, bool writer, std::optional<wfc::checkpoint>& resumed, model_choice& choice,
+                             wfc::trainer_settings& settings, provenance& origin, std::optional<metrics_file>& metrics,
+                             std::optional<wfc::char_tokenizer>& tokenizer, std::optional<wfc::text_dataset>& dataset) {
   using namespace wfc;
   o.validate();
-  o.check_paths();
+  if (writer) o.check_paths();
   wfc_examples::set_threads(o.threads);
-  std::optional<checkpoint> resumed;
-  model_choice choice = o.choice;
-  trainer_settings settings = o.train;
-  provenance origin;
   origin.command = o.command;
   origin.data_path = o.data;
   if (!o.resume.empty()) {
@@ -273,7 +293,7 @@ inline int run_train(train_options& o) {
     settings = resumed->settings();
     origin.earlier = resumed->provenance();
   }
-  metrics_file metrics(o.metrics, resumed.has_value());
+  metrics.emplace(writer ? o.metrics : std::string(), resumed.has_value());
   const std::string text = read_text_file(o.data);
   if (text.empty()) throw io_error("'" + o.data + "' holds no text (an empty file, or a directory?)");
   origin.data = data_fingerprint::of(text);
@@ -290,14 +310,27 @@ inline int run_train(train_options& o) {
       std::printf("note: --allow-other-data: going on with '%s' (%s), not the text the run began on (%s)\n", o.data.c_str(),
                   origin.data.describe().c_str(), trained_on.describe().c_str());
   }
-  const char_tokenizer tok = resumed ? resumed->tokenizer() : char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));  // resuming: a character the checkpoint's vocabulary lacks is an error naming it
+  const char_tokenizer& tok = tokenizer.emplace(resumed ? resumed->tokenizer() : char_tokenizer::from_text(text));
+  const text_dataset& data = dataset.emplace(tok.encode(text));  // resuming: a character the checkpoint's vocabulary lacks is an error naming it
   std::printf("data: %s: %lld train and %lld validation tokens, %lld distinct\n", o.data.c_str(),
               static_cast<long long>(data.size(split::train)), static_cast<long long>(data.size(split::validation)),
               static_cast<long long>(tok.vocab_size()));
+}
+
+template <class Group>
+int run_train(train_options& o, const Group& group) {
+  using namespace wfc;
+  std::optional<checkpoint> resumed;
+  model_choice choice = o.choice;
+  trainer_settings settings = o.train;
+  provenance origin;
+  std::optional<metrics_file> metrics;
+  std::optional<char_tokenizer> tok;
+  std::optional<text_dataset> data;
+  group.together([&] { prepare_training(o, group.rank() == 0, resumed, choice, settings, origin, metrics, tok, data); });
   return with_model_type(choice, [&](auto tag) {
     using Model = typename decltype(tag)::type;
-    return train_model<Model>(o, data, tok, resumed ? &*resumed : nullptr, settings, metrics, origin);
+    return train_model<Model>(o, *data, *tok, resumed ? &*resumed : nullptr, settings, *metrics, origin, group);
   });
 }
 

@@ -20,6 +20,8 @@ struct aligned_free {
 struct host_memory {
   template <class T>
   using buffer = std::unique_ptr<T[], detail::aligned_free>;
+  static constexpr bool host_accessible = true;  // a host library (MPI) may read and write it in place
+  static void fence() {}                         // kernels finish before they return
 
   template <class T>
   static buffer<T> allocate(index_t n) {

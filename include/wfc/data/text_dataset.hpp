@@ -39,20 +39,31 @@ class text_dataset {
   // tokens at random offsets of split s: batch number `step` of the generator `rng`.
   void sample(split s, index_t batch, index_t block, const counter_rng& rng, std::uint64_t step,
               std::vector<token_id>& inputs, std::vector<token_id>& targets) const {
+    sample_rows(s, batch, 0, batch, block, rng, step, inputs, targets);
+  }
+
+  // Rows [first, first + count) of that batch (one process's share of a batch split across
+  // processes): row b depends on (step, batch, b) alone.
+  void sample_rows(split s, index_t batch, index_t first, index_t count, index_t block, const counter_rng& rng, std::uint64_t step,
+                   std::vector<token_id>& inputs, std::vector<token_id>& targets) const {
     const index_t n = size(s);
     if (batch <= 0 || block <= 0) throw value_error("text_dataset::sample: batch and block must be positive");
+    if (first < 0 || count < 1 || first + count > batch)
+      throw value_error("text_dataset::sample_rows: rows " + std::to_string(first) + " to " + std::to_string(first + count) +
+                        " are not rows of a batch of " + std::to_string(batch));
     if (n < block + 1)
       throw value_error(std::string("text_dataset: the ") + (s == split::train ? "training" : "validation") + " split has " +
                         std::to_string(n) + " tokens, a window needs block + 1 = " + std::to_string(block + 1) +
                         ": use more text or a shorter block");
-    inputs.resize(std::size_t(batch * block));
-    targets.resize(std::size_t(batch * block));
+    inputs.resize(std::size_t(count * block));
+    targets.resize(std::size_t(count * block));
     const token_id* data = begin(s);
-    for (index_t b = 0; b < batch; ++b) {
+    for (index_t i = 0; i < count; ++i) {
+      const index_t b = first + i;
       const auto start = index_t(rng.uniform<double>(step * std::uint64_t(batch) + std::uint64_t(b)) * double(n - block));
       for (index_t t = 0; t < block; ++t) {
-        inputs[std::size_t(b * block + t)] = data[start + t];
-        targets[std::size_t(b * block + t)] = data[start + t + 1];
+        inputs[std::size_t(i * block + t)] = data[start + t];
+        targets[std::size_t(i * block + t)] = data[start + t + 1];
       }
     }
   }

@@ -87,9 +87,13 @@ class gpt {
     index_t counted = 0;
     for (token_id t : targets) counted += t != ignore_index;
     cross_entropy_forward(be, train_.loss_rows.view(), train_.logits.cview(), train_.targets.cview());
-    counted_ = counted;
+    counted_ = last_counted_ = counted;
     return counted ? sum(be, train_.loss_rows.cview()) / T(counted) : T(0);
   }
+
+  // What the last forward's loss is a mean over (its counted targets): the weight of this
+  // process's loss when a batch split across processes is combined (wfc/train/process_group.hpp).
+  double loss_weight() const { return double(last_counted_); }
 
   // The logits [N, vocab] of every position, recomputing the whole context; keeps the activations.
   tensor_view<const T, 2> logits(const std::vector<token_id>& ids, index_t sequences) {
@@ -263,7 +267,7 @@ class gpt {
   buffer<1> params_, grads_;
   tensor<bool, 2, Backend> causal_;  // [block, block]; each call reads the rows and columns it needs
 
-  index_t counted_ = -1;
+  index_t counted_ = -1, last_counted_ = 0;
   std::vector<token_id> host_positions_;
   pass train_, prefill_, decode_;  // training; cached prompts; cached single tokens
   index_t cache_sequences_ = 0, cached_ = 0;

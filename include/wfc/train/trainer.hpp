@@ -14,6 +14,10 @@
 //   void zero_grad();
 //   tensor_view<T, 1> parameters(), gradients();   one flat buffer each, same layout;
 //   const nn::parameter_layout& layout().          which tensors get weight decay.
+//
+// Data-parallel training: the overloads taking a process group (process_group.hpp) give each
+// process its share of every batch's rows; the result does not depend on how many processes share
+// them (up to the order of floating-point sums).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,6 +29,7 @@
 
 #include "wfc/data/text_dataset.hpp"
 #include "wfc/train/optimizer.hpp"
+#include "wfc/train/process_group.hpp"
 #include "wfc/train/schedule.hpp"
 
 namespace wfc {
@@ -131,6 +136,39 @@ using model_scalar_t = typename M::value_type;
 template <class M>
 using model_backend_t = typename M::backend_type;
 
+template <class M>
+using first_sequence_t = decltype(std::declval<M&>().set_first_sequence(index_t{}));
+template <class M>
+using loss_weight_t = decltype(double(std::declval<const M&>().loss_weight()));
+
+// The model's rows start at sequence `first` of the whole batch (for models that draw per row).
+template <class Model>
+void set_first_sequence(Model& model, index_t first) {
+  if constexpr (detects<first_sequence_t, Model>::value) model.set_first_sequence(first);
+}
+
+// One process's forward on its share of a batch: the group's mean loss over the whole batch, and
+// the weight of this process's gradient in it (its loss_weight over the group's).
+struct shared_loss {
+  double loss = 0, weight = 1;
+};
+
+template <class Model, class Group>
+shared_loss forward_share(Model& model, const Group& group, const std::vector<token_id>& x, const std::vector<token_id>& y,
+                          batch_share share) {
+  double loss = 0, weight = double(share.count);
+  set_first_sequence(model, share.first);
+  group.together([&] {
+    loss = double(model.forward(x, y, share.count));
+    if constexpr (detects<loss_weight_t, Model>::value) weight = model.loss_weight();
+  });
+  if (group.size() == 1) return {loss, 1.0};
+  double sums[2] = {weight > 0 ? loss * weight : loss, weight};  // a NaN stays a NaN, on every process
+  group.sum(sums, 2);
+  if (!(sums[1] > 0)) return {sums[0], 0.0};
+  return {sums[0] / sums[1], weight / sums[1]};
+}
+
 inline double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -146,6 +184,25 @@ double evaluate(Model& model, const text_dataset& data, split which, const train
   for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
     data.sample(which, settings.batch, settings.block, evaluation_batches(settings, which), std::uint64_t(k), x, y);
     total += double(model.forward(x, y, settings.batch));
+  }
+  return total / double(settings.eval_batches);
+}
+
+// The same over a process group: each process evaluates its rows of every batch.
+template <class Model, class Group>
+double evaluate(Model& model, const text_dataset& data, split which, const trainer_settings& settings, const Group& group) {
+  static_assert(detail::check_trainable<Model>() && require_process_group<Group>());
+  if (group.size() == 1) return evaluate(model, data, which, settings);
+  settings.validate();
+  const batch_share share = share_of(settings.batch, group.rank(), group.size());
+  std::vector<token_id> x, y;
+  double total = 0;
+  for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
+    group.together([&] {
+      data.sample_rows(which, settings.batch, share.first, share.count, settings.block, evaluation_batches(settings, which), std::uint64_t(k),
+                       x, y);
+    });
+    total += detail::forward_share(model, group, x, y, share).loss;
   }
   return total / double(settings.eval_batches);
 }
@@ -166,6 +223,47 @@ double accumulate_gradients(Model& model, const text_dataset& data, const traine
     model.backward();
   }
   if (settings.accumulation > 1) scale(detail::model_backend_t<Model>{}, model.gradients(), T(1) / T(settings.accumulation));
+  return loss / double(settings.accumulation);
+}
+
+// The same over a process group, each process on its rows of every micro-batch: the gradients
+// become the whole batch's on every process (each process's weighted by its share of the loss,
+// then summed over the group). `total` is scratch for accumulation over micro-batches.
+template <class Model, class Group>
+double accumulate_gradients(Model& model, const text_dataset& data, const trainer_settings& settings, std::int64_t iteration,
+                            const Group& group, tensor<detail::model_scalar_t<Model>, 1, detail::model_backend_t<Model>>& total) {
+  static_assert(detail::check_trainable<Model>() && require_process_group<Group>());
+  using T = detail::model_scalar_t<Model>;
+  using B = detail::model_backend_t<Model>;
+  if (group.size() == 1) {
+    detail::set_first_sequence(model, 0);
+    return accumulate_gradients(model, data, settings, iteration);
+  }
+  const B be{};
+  const batch_share share = share_of(settings.batch, group.rank(), group.size());
+  const auto grads = model.gradients();
+  if (settings.accumulation > 1 && total.size() != grads.size()) total = tensor<T, 1, B>(shape<1>{{grads.size()}});
+  std::vector<token_id> x, y;
+  double loss = 0;
+  for (std::int64_t m = 0; m < settings.accumulation; ++m) {
+    const auto draw = std::uint64_t(iteration * settings.accumulation + m);
+    group.together([&] { data.sample_rows(split::train, settings.batch, share.first, share.count, settings.block, training_batches(settings), draw, x, y); });
+    model.zero_grad();
+    const detail::shared_loss l = detail::forward_share(model, group, x, y, share);
+    model.backward();
+    loss += l.loss;
+    const T weight = T(l.weight / double(settings.accumulation));
+    if (settings.accumulation == 1) {
+      scale(be, grads, weight);
+    } else if (m == 0) {
+      fill(be, total.view(), T(0));
+      axpy(be, total.view(), weight, tensor_view<const T, 1>(grads));
+    } else {
+      axpy(be, total.view(), weight, tensor_view<const T, 1>(grads));
+    }
+  }
+  if (settings.accumulation > 1) copy(be, grads, total.cview());
+  group.template sum<B>(grads);
   return loss / double(settings.accumulation);
 }
 
@@ -192,14 +290,29 @@ template <class Model, class Observer>
 training_summary train(Model& model, const text_dataset& data, const trainer_settings& settings,
                        adamw_optimizer<detail::model_scalar_t<Model>, detail::model_backend_t<Model>>& optimizer, training_range range,
                        Observer&& observe) {
-  static_assert(detail::check_trainable<Model>());
+  return train(model, data, settings, optimizer, range, single_process{}, std::forward<Observer>(observe));
+}
+
+// The same over a process group (process_group.hpp): every process runs this with the same
+// arguments; each takes its rows of every batch, and all take the same steps. The observer runs on
+// every process (write files on rank 0 alone); an error it throws on any process, or a stop it asks
+// for on any, ends the run on all.
+template <class Model, class Group, class Observer>
+training_summary train(Model& model, const text_dataset& data, const trainer_settings& settings,
+                       adamw_optimizer<detail::model_scalar_t<Model>, detail::model_backend_t<Model>>& optimizer, training_range range,
+                       const Group& group, Observer&& observe) {
+  static_assert(detail::check_trainable<Model>() && require_process_group<Group>());
   settings.validate();
+  share_of(settings.batch, group.rank(), group.size());  // a batch too small for the group fails now
   const std::int64_t start = range.begin, stop = range.end < 0 ? settings.iterations : range.end;
   if (start < 0 || start > stop || stop > settings.iterations)
     throw config_error("train: cannot run iterations " + std::to_string(start) + " to " + std::to_string(stop) + " of a run of " +
                        std::to_string(settings.iterations) + " iterations");
   std::vector<token_id> x, y;  // a split too short for one window fails now, not at the first evaluation
-  for (split s : {split::train, split::validation}) data.sample(s, 1, settings.block, training_batches(settings), 0, x, y);
+  group.together([&] {
+    for (split s : {split::train, split::validation}) data.sample(s, 1, settings.block, training_batches(settings), 0, x, y);
+  });
+  tensor<detail::model_scalar_t<Model>, 1, detail::model_backend_t<Model>> total;  // accumulation's scratch
   const cosine_schedule schedule = settings.schedule();
   const double tokens = double(settings.batch * settings.block * settings.accumulation);
   const auto start_time = std::chrono::steady_clock::now();
@@ -211,7 +324,7 @@ training_summary train(Model& model, const text_dataset& data, const trainer_set
     r.iterations = settings.iterations;
     r.lr = schedule.at(it);
     const auto step_start = std::chrono::steady_clock::now();
-    r.loss = accumulate_gradients(model, data, settings, it);
+    r.loss = accumulate_gradients(model, data, settings, it, group, total);
     if (!std::isfinite(r.loss))
       throw value_error("train: the loss is " + std::to_string(r.loss) + " at iteration " + std::to_string(r.iteration) +
                         " (learning rate " + std::to_string(r.lr) +
@@ -223,18 +336,23 @@ training_summary train(Model& model, const text_dataset& data, const trainer_set
     summary.mean_ms += r.ms;  // a sum until the loop ends
     if (r.iteration % settings.eval_interval == 0 || r.iteration == settings.iterations) {
       r.evaluated = true;
-      r.train_loss = summary.train_loss = evaluate(model, data, split::train, settings);
-      r.val_loss = summary.val_loss = evaluate(model, data, split::validation, settings);
+      r.train_loss = summary.train_loss = evaluate(model, data, split::train, settings, group);
+      r.val_loss = summary.val_loss = evaluate(model, data, split::validation, settings, group);
     }
     r.elapsed_s = detail::seconds_since(start_time);
     summary.iteration = r.iteration;
-    if constexpr (std::is_same_v<decltype(observe(std::as_const(r))), training_action>) {
-      if (observe(std::as_const(r)) == training_action::stop) {
-        summary.stopped = r.iteration < stop;
-        break;
+    bool stop_here = false;
+    group.together([&] {
+      if constexpr (std::is_same_v<decltype(observe(std::as_const(r))), training_action>) {
+        stop_here = observe(std::as_const(r)) == training_action::stop;
+      } else {
+        observe(std::as_const(r));
       }
-    } else {
-      observe(std::as_const(r));
+    });
+    if (group.size() > 1) stop_here = any_of(group, stop_here);
+    if (stop_here) {
+      summary.stopped = r.iteration < stop;
+      break;
     }
   }
   if (summary.iteration > start) summary.mean_ms /= double(summary.iteration - start);  // over the steps taken

@@ -19,6 +19,9 @@ struct backend_memory<kokkos<ExecSpace>> {
   using memory_space = typename ExecSpace::memory_space;
   template <class T>
   using buffer = Kokkos::View<T*, memory_space>;
+  // Whether a host library (MPI) may read and write it in place, and waiting for the kernels to finish.
+  static constexpr bool host_accessible = Kokkos::SpaceAccessibility<Kokkos::HostSpace, memory_space>::accessible;
+  static void fence() { ExecSpace().fence(); }
 
   template <class T>
   static buffer<T> allocate(index_t n) {

@@ -111,8 +111,21 @@ class wfc_model {
   // ids[t], as a GPT's; ignore_index does not count), with the next draw. Keeps the activations.
   T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences) {
     const index_t tokens = sequences > 0 ? index_t(ids.size()) / sequences : 0;
-    return forward(ids, targets, sequences, draw(draws_, tokens));
+    wfc_draw d = draw(draws_, tokens);
+    d.first_sequence = first_sequence_;
+    return forward(ids, targets, sequences, d);
   }
+
+  // Data-parallel training (wfc/train/process_group.hpp): the next forwards get the rows of a larger
+  // batch that start at sequence `first`, so every row draws what it would in the whole batch.
+  void set_first_sequence(index_t first) {
+    if (first < 0) throw value_error("wfc_model::set_first_sequence: the first sequence must be ≥ 0, got " + std::to_string(first));
+    first_sequence_ = first;
+  }
+
+  // What the last forward's loss is a mean over (its scored slots, or the bound's slots when
+  // weighted): the weight of this process's loss when a batch split across processes is combined.
+  double loss_weight() const { return double(t_.loss_denominator()); }
 
   T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences, const wfc_draw& d) {
     const index_t steps = detail::check_wfc_batch<Past>(config_, objective_, ids, targets, sequences, d);
@@ -324,6 +337,7 @@ class wfc_model {
   index_t counted_ = -1;
   T last_loss_ = 0;
   std::uint64_t draws_ = 0;
+  index_t first_sequence_ = 0;
   tensor<T, 1, Backend> held_;  // hold_untracked's parameters
   bool holding_ = false;
 };

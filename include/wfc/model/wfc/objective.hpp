@@ -87,6 +87,7 @@ struct wfc_draw {
   bool corrupt = true;       // reveal and partially collapse slots at the objective's rates (evaluation: false)
   bool carried = false;      // the slots start from a first solve one token earlier (rolling training)
   bool bound = false;        // any-order reveals, weighted, no partial collapse, whatever the objective: the bound's estimate
+  index_t first_sequence = 0;  // the batch's rows are these rows of a larger batch split across processes: per-row draws follow the global row
 };
 
 // Batch i's draw for sequences of `tokens` tokens (which bound a drifting past's empty rows; a

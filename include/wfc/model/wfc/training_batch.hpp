@@ -125,9 +125,10 @@ void reset_reveals(wfc_training_buffers<T, Backend>& t, const wfc_objective& o, 
 // draw is clean: revealed, the one-hot of its target (pinned, not scored); partially collapsed,
 // α·onehot(target) + (1 − α)·uniform. Under any-order reveals the block's draw decides what is
 // revealed (and the bound's estimate collapses nothing partially). Counts the scored slots.
+// `key` is the row's number in the whole batch (its draws' counter), r its row in these buffers.
 template <class StartPolicy, class T, class Backend>
 void start_slot(wfc_training_buffers<T, Backend>& t, const StartPolicy& policy, const wfc_objective& o, index_t vocab, index_t r,
-                const counter_rng& rng) {
+                index_t key, const counter_rng& rng) {
   objective::require_slot_start_policy<StartPolicy>();
   token_id& y = t.host_targets[std::size_t(r)];
   if (!(t.draw.corrupt || t.draw.bound) || y == ignore_index) {
@@ -135,7 +136,7 @@ void start_slot(wfc_training_buffers<T, Backend>& t, const StartPolicy& policy, 
     return;
   }
   auto* p = t.host_probs.data() + r * vocab;
-  objective::slot_start s = policy.start(rng, r);
+  objective::slot_start s = policy.start(rng, key);
   if (reveals_by_block(o, t.draw)) {
     s.revealed = t.host_revealed[std::size_t(r)] != 0;
     s.partial = s.partial && !t.draw.bound;
@@ -217,10 +218,12 @@ void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config&
   t.host_targets = targets;
   t.host_offsets.resize(std::size_t(n));
   reset_reveals(t, o, n);
-  if (reveals_by_block(o, d)) {  // each sequence's blocks, in order
+  if (reveals_by_block(o, d)) {  // each sequence's blocks, in order, numbered from the batch's first sequence
     const auto blocks = training_blocks(c, d);
+    index_t per_sequence = 0;
+    for (index_t label = 1; label <= steps; ++label) per_sequence += label == steps || blocks.start(label + 1) != blocks.start(label);
     std::vector<index_t> rows;
-    std::uint64_t block = 0;
+    auto block = std::uint64_t(d.first_sequence * per_sequence);
     for (index_t r = 0; r < n; ++r) {
       rows.push_back(r);
       const index_t label = r % steps + 1;
@@ -234,7 +237,7 @@ void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config&
   t.counted = 0;
   for (index_t r = 0; r < n; ++r) {
     t.host_offsets[std::size_t(r)] = slot_offset(c, r % steps, d);
-    start_slot(t, policy, o, V, r, rng);
+    start_slot(t, policy, o, V, r, d.first_sequence * steps + r, rng);
   }
   upload_inputs(t);
   if (t.keep_offset != d.offset) {  // the mask depends on the batch shape and the offset only
@@ -268,7 +271,7 @@ void prepare_drifting_batch(wfc_training_buffers<T, Backend>& t, const wfc_confi
     std::vector<index_t> rows(static_cast<std::size_t>(F));
     for (index_t s = 0; s < S; ++s) {
       for (index_t i = 0; i < F; ++i) rows[std::size_t(i)] = s * n + past_end + i;
-      reveal_block(t, schedule, o, F, std::uint64_t(s), rows);
+      reveal_block(t, schedule, o, F, std::uint64_t(d.first_sequence + s), rows);
     }
   }
   const counter_rng rng = corruption_rng(o, d);
@@ -288,7 +291,7 @@ void prepare_drifting_batch(wfc_training_buffers<T, Backend>& t, const wfc_confi
       const index_t r = s * n + past_end + i;
       pos[std::size_t(r)] = token_id(past_end - 1 + i - start);
       t.host_offsets[std::size_t(r)] = i;
-      start_slot(t, policy, o, V, r, rng);
+      start_slot(t, policy, o, V, r, d.first_sequence * n + r, rng);
     }
   }
   t.positions.copy_from_host(pos);
