@@ -2,17 +2,21 @@
 """`wfc train` under mpirun (ctest: cli_mpi_ranks). For a GPT and a WFC model trained any-order:
 one plain process, then mpirun with 1, 2 and 4 ranks on the same global batch, must give the same
 loss at every iteration and the same final weights (within 1e-5). A run stopped halfway under 2
-ranks and resumed under 2 ranks retraces the uninterrupted one, loss for loss as printed. A batch
-the ranks cannot share is refused on every rank with one clear error, not a hang.
+ranks and resumed under 2 ranks retraces the uninterrupted one, loss for loss as printed. SIGUSR1 to mpirun
+stops every rank after the same step, saved. A batch the ranks cannot share is refused on every
+rank with one clear error, not a hang.
 
 Usage: mpi_ranks.py WFC DATA WORK MPIEXEC [MPIEXEC_FLAG ...]   (standard library only)"""
 import array
 import json
 import os
+import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import time
 
 TOLERANCE = 1e-5
 TINY = ["--layers", "1", "--heads", "2", "--width", "32", "--block", "32", "--batch", "4", "--iterations", "8",
@@ -93,6 +97,28 @@ def main():
             failures.append(f"{name}: the resumed 2-rank run differs:\n  whole {whole}\n  resumed {losses(part + '.jsonl')}")
         else:
             print(f"{name}: stopped at 4 and resumed under 2 ranks, the same loss at all {len(whole)} iterations")
+
+    # SIGUSR1 to mpirun (which forwards it to every rank): all ranks stop after the same step, rank 0
+    # saves it, the job exits 75 (resume me), and no logged step is lost.
+    long = [("100000" if previous == "--iterations" else ("100000" if previous == "--eval-interval" else flag))
+            for previous, flag in zip([""] + TINY, TINY)]
+    stopped = os.path.join(work, "signalled")
+    job = subprocess.Popen(launcher + ["-np", "2", wfc, "train", data] + long + ["--out", stopped + ".safetensors", "--metrics",
+                                                                                 stopped + ".jsonl"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(600):  # until some steps are logged
+        time.sleep(0.05)
+        if os.path.exists(stopped + ".jsonl") and os.path.getsize(stopped + ".jsonl") > 2000:
+            break
+    job.send_signal(signal.SIGUSR1)
+    output, _ = job.communicate(timeout=120)
+    logged = len(losses(stopped + ".jsonl"))
+    info = run([wfc, "info", stopped + ".safetensors"]).stdout
+    saved = re.search(r"training: iteration (\d+) of", info)
+    if job.returncode != 75 or "stopped by SIGUSR1" not in output or not saved or int(saved.group(1)) != logged:
+        failures.append(f"SIGUSR1 under 2 ranks: exit {job.returncode}, {logged} steps logged, saved {saved and saved.group(1)}\n{output}")
+    else:
+        print(f"SIGUSR1 under 2 ranks: exit 75 after iteration {logged}, saved there by rank 0")
 
     # A batch of 1 cannot be shared by 2 ranks: one error, every rank stops.
     one_row = [("1" if previous == "--batch" else flag) for previous, flag in zip([""] + TINY, TINY)]
