@@ -124,10 +124,11 @@ int run(options o) {
                                                          : std::tuple{c.wfc().layers, c.wfc().heads, c.wfc().width};
     o.s.layers = layers, o.s.heads = heads, o.s.width = width;
     o.s.test_graphs = run.at("test_graphs").get<index_t>();
-    if (o.model == "wfc") o.s.steps = c.objective().steps, o.s.any_order = c.objective().any_order;
+    if (o.model == "wfc") o.s.steps = c.objective().steps, o.s.any_order = c.objective().any_order, o.s.future = c.wfc().future;
   }
   o.s.train.validate();
   if (o.stop_at < 0) throw wfc::config_error("--stop-at must be 0 (run to the end) or positive, got " + std::to_string(o.stop_at));
+  if (o.s.future < 0) throw wfc::config_error("--future must be 0 (F = L, the whole answer) or positive, got " + std::to_string(o.s.future));
   if (o.s.test_graphs < 1) throw wfc::config_error("--test-graphs must be at least 1, got " + std::to_string(o.s.test_graphs));
   const wfc::path_star_config g{o.arms, o.s.arm_length, o.s.labels};
   g.validate();
@@ -154,7 +155,7 @@ int main(int argc, char** argv) {
   o.s.train.eval_interval = 1000;
   CLI::App app{"Path-star learning curves: the GPT or the WFC model trained on fresh graphs, scored on held-out graphs as it learns."};
   app.option_defaults()->always_capture_default();
-  app.add_option("--model", o.model, "gpt (teacher-forced) or wfc (any-order reveals, F = L)");
+  app.add_option("--model", o.model, "gpt (teacher-forced) or wfc (any-order reveals, F = L unless --future)");
   app.add_option("--arms", o.arms, "D, the arms of each graph");
   app.add_option("--arm-length", o.s.arm_length, "L, nodes per arm (the answer's length)");
   app.add_option("--labels", o.s.labels, "N, node labels to draw from");
@@ -162,6 +163,7 @@ int main(int argc, char** argv) {
   app.add_option("--heads", o.s.heads, "attention heads");
   app.add_option("--width", o.s.width, "embedding width");
   app.add_option("--steps", o.s.steps, "wfc: K, solver steps in training and per solve");
+  app.add_option("--future", o.s.future, "wfc: F, future slots (0: L, the whole answer in one block; 1: next-token prediction from a slot)");
   app.add_flag("--fixed-reveal", o.fixed_reveal, "wfc: the study's former fixed rates (reveal 0.1, partial 0.3) instead of any-order reveals");
   app.add_option("--test-graphs", o.s.test_graphs, "held-out graphs per evaluation");
   wfc::trainer_settings& t = o.s.train;

@@ -20,6 +20,7 @@ struct path_star_settings {
   index_t layers = 4, heads = 4, width = 128;
   wfc::trainer_settings train;      // iterations, batch, lr schedule and AdamW (block and evaluation unused)
   index_t steps = 2;                // WFC: K
+  index_t future = 0;               // WFC: F (0: L, the whole answer in one block)
   bool any_order = true;            // WFC: any-order reveals; else the fixed rates below
   double reveal = 0.1, partial = 0.3;
   index_t test_graphs = 500;
@@ -46,7 +47,7 @@ inline wfc_default make_wfc(const wfc::path_star_config& g, const path_star_sett
   wfc::wfc_config c;
   c.vocab = g.vocab();
   c.window = g.training_length();
-  c.future = g.answer_length();
+  c.future = s.future > 0 ? s.future : g.answer_length();
   c.layers = s.layers;
   c.heads = s.heads;
   c.width = s.width;
