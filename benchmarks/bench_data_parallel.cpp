@@ -114,7 +114,6 @@ void measure(const std::string& name, Model model, const wfc::text_dataset& data
 int main(int argc, char** argv) {
   std::optional<wfc::mpi::environment> mpi;
   std::optional<wfc::mpi::process_group> ranks;
-  if (wfc::mpi::launched()) mpi.emplace(argc, argv), ranks.emplace();
   options o;
   CLI::App app{"Data-parallel training's cost per iteration: the gradient all-reduce beside the compute (run it under mpirun, or alone)"};
   app.add_option("--threads", o.threads, "OpenMP threads per process (0: OpenMP's default)");
@@ -124,6 +123,7 @@ int main(int argc, char** argv) {
   app.add_option("--block", o.block, "tokens per sequence");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (wfc::mpi::launched()) mpi.emplace(argc, argv), ranks.emplace();
     if (o.iterations < o.skip + 2 || o.skip < 1) throw wfc::config_error("--iterations must exceed --skip by at least 2, and --skip be ≥ 1");
     if (o.threads > 0) omp_set_num_threads(o.threads);
     o.threads = omp_get_max_threads();

@@ -20,10 +20,25 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 #if defined(WFC_HAVE_MPI)
 #include "wfc/mpi/process_group.hpp"
+#endif
+
+#if !defined(WFC_HAVE_MPI)
+namespace {
+
+// How many processes an MPI launcher started with this one (1 when none did), read from the
+// launcher's environment, so that a wfc built without MPI can tell too.
+int launched_processes() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* n = std::getenv(name)) return std::max(1, std::atoi(n));
+  return 1;
+}
+
+}  // namespace
 #endif
 
 int main(int argc, char** argv) {
@@ -31,12 +46,25 @@ int main(int argc, char** argv) {
   std::optional<wfc::mpi::environment> mpi;  // only under a launcher: a plain run never touches MPI
   std::optional<wfc::mpi::process_group> ranks;
   if (wfc::mpi::launched()) {
-    mpi.emplace(argc, argv);
-    ranks.emplace();
-    if (ranks->rank() != 0) {  // one voice: every error is agreed, so rank 0 says it for all
-      if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) return 1;
+    try {
+      mpi.emplace(argc, argv);
+      ranks.emplace();
+    } catch (const wfc::error& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
     }
+    // One voice: rank 0 prints, and says every error, since errors are agreed; the other ranks keep
+    // stderr for what is not (a crash, a library's own message).
+    if (ranks->rank() != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
   }
+  const bool speaker = !ranks || ranks->rank() == 0;
+#else
+  if (launched_processes() > 1) {
+    std::fprintf(stderr, "error: started as one of %d processes, but this wfc was built without MPI: each would train alone and all "
+                 "would write the same files; rebuild with MPI (Debian: libopenmpi-dev) or start one process\n", launched_processes());
+    return 1;
+  }
+  const bool speaker = true;
 #endif
   CLI::App app{"wfc: train, generate and evaluate GPT and Wave Function Collapse language models (" + std::string(wfc::version_string) + ")"};
   app.require_subcommand(1);
@@ -64,27 +92,45 @@ int main(int argc, char** argv) {
   info.add(*info_cmd);
 
   try {
-    std::vector<std::string> args = wfc_cli::expand_config(argc, argv, "train");
+    std::vector<std::string> args;
+    const auto expand = [&] { args = wfc_cli::expand_config(argc, argv, "train"); };  // reads --config: agreed under MPI
+#if defined(WFC_HAVE_MPI)
+    if (ranks) ranks->together(expand);
+    else expand();
+#else
+    expand();
+#endif
     std::reverse(args.begin(), args.end());  // CLI11 takes them last first
     args.pop_back();                         // and without the program's name
     app.parse(args);
   } catch (const wfc::error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    if (speaker) std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   } catch (const CLI::ParseError& e) {
+    if (!speaker) return e.get_exit_code();
     if (e.get_exit_code() != 0) {  // one line, as every other error (--help and --version print and exit 0)
       std::fprintf(stderr, "error: %s (see wfc --help, or wfc <command> --help)\n", e.what());
       return e.get_exit_code();
     }
     return app.exit(e);
   }
-  return wfc_examples::exit_code([&] {
+  const auto run = [&] {
 #if defined(WFC_HAVE_MPI)
+    if (ranks && ranks->size() > 1 && !train_cmd->parsed())
+      throw wfc::config_error("only `wfc train` is data-parallel: start generate, eval and info as one process, without mpirun");
     if (train_cmd->parsed() && ranks) return wfc_cli::run_train(train, *ranks);
 #endif
     if (train_cmd->parsed()) return wfc_cli::run_train(train, wfc::single_process{});
     if (generate_cmd->parsed()) return wfc_cli::run_generate(generate);
     if (info_cmd->parsed()) return wfc_cli::run_info(info);
     return wfc_cli::run_eval(eval);
-  });
+  };
+  if (!speaker) {  // the errors every rank agreed on are rank 0's to say
+    try {
+      return run();
+    } catch (const wfc::error&) {
+      return 1;
+    }
+  }
+  return wfc_examples::exit_code(run);
 }

@@ -328,6 +328,13 @@ int run_train(train_options& o, const Group& group) {
   std::optional<char_tokenizer> tok;
   std::optional<text_dataset> data;
   group.together([&] { prepare_training(o, group.rank() == 0, resumed, choice, settings, origin, metrics, tok, data); });
+  // Every rank must start from the same text and checkpoint (nothing is broadcast: each reads its own).
+  if (group.size() > 1) {
+    const std::string mine = origin.data.describe() + (resumed ? "|" + resumed->provenance().dump() : std::string());
+    if (!same_on_every_process(group, std::hash<std::string>{}(mine)))
+      throw config_error("the ranks read different texts or checkpoints at '" + o.data + "'" + (resumed ? " and '" + o.resume + "'" : "") +
+                         ": put them on a filesystem every node sees (this rank's text: " + origin.data.describe() + ")");
+  }
   return with_model_type(choice, [&](auto tag) {
     using Model = typename decltype(tag)::type;
     return train_model<Model>(o, *data, *tok, resumed ? &*resumed : nullptr, settings, *metrics, origin, group);

@@ -162,6 +162,8 @@ class process_group {
       kind = 4, what = e.what();
     } catch (const std::exception& e) {
       kind = 5, what = e.what();
+    } catch (...) {
+      kind = 5, what = "an exception of an unknown type";
     }
     int first = kind ? rank_ : size_;
     check(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");

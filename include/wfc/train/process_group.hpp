@@ -18,6 +18,7 @@
 // A model's hooks, both optional: `void set_first_sequence(index_t)` (its rows start there in the
 // whole batch, for models that draw per row: the WFC model's reveals) and `double loss_weight()
 // const` (what its last loss is a mean over: counted targets; without it, rows count alike).
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -74,6 +75,18 @@ bool any_of(const Group& group, bool flag) {
   double set = flag ? 1 : 0;
   group.sum(&set, 1);
   return set > 0;
+}
+
+// Whether `value` (a hash, a size) is the same on every process of the group: each checks its own
+// against the group's mean, in three 22-bit pieces whose sums stay exact in a double.
+template <class Group>
+bool same_on_every_process(const Group& group, std::uint64_t value) {
+  double pieces[3] = {double(value & 0x3fffff), double((value >> 22) & 0x3fffff), double(value >> 44)};
+  const double mine[3] = {pieces[0], pieces[1], pieces[2]};
+  group.sum(pieces, 3);
+  bool differs = false;
+  for (int i = 0; i < 3; ++i) differs = differs || pieces[i] != mine[i] * double(group.size());
+  return !any_of(group, differs);
 }
 
 }  // namespace wfc

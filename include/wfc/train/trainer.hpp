@@ -147,27 +147,34 @@ void set_first_sequence(Model& model, index_t first) {
   if constexpr (detects<first_sequence_t, Model>::value) model.set_first_sequence(first);
 }
 
-// One process's forward on its share of a batch: the group's mean loss over the whole batch, and
-// the weight of this process's gradient in it (its loss_weight over the group's).
+// What the model's last forward was a mean over: its loss_weight(), else its rows.
+template <class Model>
+double loss_weight(const Model& model, index_t rows) {
+  if constexpr (detects<loss_weight_t, Model>::value) return model.loss_weight();
+  else return double(rows);
+}
+
+// The group's mean loss over a batch it shares, from each process's mean `loss` over its
+// `weight`, and this process's share of the mean's gradient.
 struct shared_loss {
   double loss = 0, weight = 1;
 };
 
-template <class Model, class Group>
-shared_loss forward_share(Model& model, const Group& group, const std::vector<token_id>& x, const std::vector<token_id>& y,
-                          batch_share share) {
-  double loss = 0, weight = double(share.count);
-  set_first_sequence(model, share.first);
-  group.together([&] {
-    loss = double(model.forward(x, y, share.count));
-    if constexpr (detects<loss_weight_t, Model>::value) weight = model.loss_weight();
-  });
+template <class Group>
+shared_loss combine_losses(const Group& group, double loss, double weight) {
   if (group.size() == 1) return {loss, 1.0};
-  double sums[2] = {weight > 0 ? loss * weight : loss, weight};  // a NaN stays a NaN, on every process
+  double sums[2] = {weight > 0 ? loss * weight : (std::isnan(loss) ? loss : 0.0), weight};  // a NaN reaches every process
   group.sum(sums, 2);
   if (!(sums[1] > 0)) return {sums[0], 0.0};
   return {sums[0] / sums[1], weight / sums[1]};
 }
+
+// The model's rows start at sequence 0 again when a run over a group ends, however it ends.
+template <class Model>
+struct first_sequence_reset {
+  Model& model;
+  ~first_sequence_reset() { set_first_sequence(model, 0); }
+};
 
 inline double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -192,17 +199,25 @@ double evaluate(Model& model, const text_dataset& data, split which, const train
 template <class Model, class Group>
 double evaluate(Model& model, const text_dataset& data, split which, const trainer_settings& settings, const Group& group) {
   static_assert(detail::check_trainable<Model>() && require_process_group<Group>());
-  if (group.size() == 1) return evaluate(model, data, which, settings);
+  if (group.size() == 1) {
+    detail::set_first_sequence(model, 0);
+    return evaluate(model, data, which, settings);
+  }
   settings.validate();
   const batch_share share = share_of(settings.batch, group.rank(), group.size());
+  const detail::first_sequence_reset<Model> reset{model};
   std::vector<token_id> x, y;
   double total = 0;
   for (std::int64_t k = 0; k < settings.eval_batches; ++k) {
+    double loss = 0, weight = 0;
     group.together([&] {
       data.sample_rows(which, settings.batch, share.first, share.count, settings.block, evaluation_batches(settings, which), std::uint64_t(k),
                        x, y);
+      detail::set_first_sequence(model, share.first);
+      loss = double(model.forward(x, y, share.count));
+      weight = detail::loss_weight(model, share.count);
     });
-    total += detail::forward_share(model, group, x, y, share).loss;
+    total += detail::combine_losses(group, loss, weight).loss;
   }
   return total / double(settings.eval_batches);
 }
@@ -242,15 +257,23 @@ double accumulate_gradients(Model& model, const text_dataset& data, const traine
   const B be{};
   const batch_share share = share_of(settings.batch, group.rank(), group.size());
   const auto grads = model.gradients();
-  if (settings.accumulation > 1 && total.size() != grads.size()) total = tensor<T, 1, B>(shape<1>{{grads.size()}});
+  group.together([&] {
+    if (settings.accumulation > 1 && total.size() != grads.size()) total = tensor<T, 1, B>(shape<1>{{grads.size()}});
+  });
   std::vector<token_id> x, y;
   double loss = 0;
   for (std::int64_t m = 0; m < settings.accumulation; ++m) {
     const auto draw = std::uint64_t(iteration * settings.accumulation + m);
-    group.together([&] { data.sample_rows(split::train, settings.batch, share.first, share.count, settings.block, training_batches(settings), draw, x, y); });
-    model.zero_grad();
-    const detail::shared_loss l = detail::forward_share(model, group, x, y, share);
-    model.backward();
+    double mine = 0, mine_weight = 0;
+    group.together([&] {  // everything that could fail on one process alone
+      data.sample_rows(split::train, settings.batch, share.first, share.count, settings.block, training_batches(settings), draw, x, y);
+      model.zero_grad();
+      detail::set_first_sequence(model, share.first);
+      mine = double(model.forward(x, y, share.count));
+      mine_weight = detail::loss_weight(model, share.count);
+      model.backward();
+    });
+    const detail::shared_loss l = detail::combine_losses(group, mine, mine_weight);
     loss += l.loss;
     const T weight = T(l.weight / double(settings.accumulation));
     if (settings.accumulation == 1) {
@@ -304,6 +327,7 @@ training_summary train(Model& model, const text_dataset& data, const trainer_set
   static_assert(detail::check_trainable<Model>() && require_process_group<Group>());
   settings.validate();
   share_of(settings.batch, group.rank(), group.size());  // a batch too small for the group fails now
+  const detail::first_sequence_reset<Model> reset{model};
   const std::int64_t start = range.begin, stop = range.end < 0 ? settings.iterations : range.end;
   if (start < 0 || start > stop || stop > settings.iterations)
     throw config_error("train: cannot run iterations " + std::to_string(start) + " to " + std::to_string(stop) + " of a run of " +

@@ -129,6 +129,14 @@ def main():
     else:
         print(f"a batch of 1 on 2 ranks: exit {bad.returncode}, {errors[0]}")
 
+    # Only training is data-parallel: another command under 2 ranks is refused once, by rank 0.
+    info = run(launcher + ["-np", "2", wfc, "info", os.path.join(work, "gpt-alone.safetensors")], expect_ok=False)
+    errors = [line for line in (info.stdout + info.stderr).splitlines() if line.startswith("error:")]
+    if info.returncode == 0 or len(errors) != 1 or "only `wfc train` is data-parallel" not in errors[0]:
+        failures.append(f"wfc info on 2 ranks: exit {info.returncode}, error lines {errors}")
+    else:
+        print(f"wfc info on 2 ranks: {errors[0]}")
+
     if failures:
         sys.exit("\n".join(failures))
     print("every rank count gave the one-process run")

@@ -125,7 +125,13 @@ class wfc_model {
 
   // What the last forward's loss is a mean over (its scored slots, or the bound's slots when
   // weighted): the weight of this process's loss when a batch split across processes is combined.
-  double loss_weight() const { return double(t_.loss_denominator()); }
+  // The velocity penalty is a mean over every row instead, so no one weight combines it exactly.
+  double loss_weight() const {
+    if (objective_.velocity_penalty > 0)
+      throw config_error("wfc_model: the velocity penalty is a mean over all rows and the cross-entropy one over scored slots, so "
+                         "processes sharing a batch cannot weigh them exactly: train data-parallel with velocity_penalty 0");
+    return double(t_.loss_denominator());
+  }
 
   T forward(const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t sequences, const wfc_draw& d) {
     const index_t steps = detail::check_wfc_batch<Past>(config_, objective_, ids, targets, sequences, d);

@@ -30,8 +30,8 @@ index_t check_wfc_batch(const wfc_config& c, const wfc_objective& o, const Ids& 
   if (steps > c.window)
     throw shape_error("wfc_model: sequences of " + std::to_string(steps) + " tokens exceed the window of " + std::to_string(c.window) +
                       " positions");
-  if (d.steps < 1 || d.steps > o.steps || d.offset < 0 || d.offset >= c.future)
-    throw config_error("wfc_model: a draw needs 1 ≤ steps ≤ " + std::to_string(o.steps) + " and 0 ≤ offset < F");
+  if (d.steps < 1 || d.steps > o.steps || d.offset < 0 || d.offset >= c.future || d.first_sequence < 0)
+    throw config_error("wfc_model: a draw needs 1 ≤ steps ≤ " + std::to_string(o.steps) + ", 0 ≤ offset < F and first_sequence ≥ 0");
   if (d.carried && (!Past::cached || c.future < 2))
     throw config_error("wfc_model: a carried draw needs a pinned past and F ≥ 2 (a slot to carry over a slide)");
   if constexpr (!Past::cached) {
