@@ -124,7 +124,8 @@ int run(options o) {
                                                          : std::tuple{c.wfc().layers, c.wfc().heads, c.wfc().width};
     o.s.layers = layers, o.s.heads = heads, o.s.width = width;
     o.s.test_graphs = run.at("test_graphs").get<index_t>();
-    if (o.model == "wfc") o.s.steps = c.objective().steps, o.s.any_order = c.objective().any_order, o.s.future = c.wfc().future;
+    if (o.model == "wfc") o.s.steps = c.objective().steps, o.s.any_order = c.objective().any_order, o.s.future = c.wfc().future,
+                           o.s.clean_loss = c.objective().clean_loss;
   }
   o.s.train.validate();
   if (o.stop_at < 0) throw wfc::config_error("--stop-at must be 0 (run to the end) or positive, got " + std::to_string(o.stop_at));
@@ -163,6 +164,7 @@ int main(int argc, char** argv) {
   app.add_option("--heads", o.s.heads, "attention heads");
   app.add_option("--width", o.s.width, "embedding width");
   app.add_option("--steps", o.s.steps, "wfc: K, solver steps in training and per solve");
+  app.add_option("--clean-loss", o.s.clean_loss, "wfc: weight of a next-token loss on the clean stream (the GPT's loss on the prompt's past)");
   app.add_option("--future", o.s.future, "wfc: F, future slots (0: L, the whole answer in one block; 1: next-token prediction from a slot)");
   app.add_flag("--fixed-reveal", o.fixed_reveal, "wfc: the study's former fixed rates (reveal 0.1, partial 0.3) instead of any-order reveals");
   app.add_option("--test-graphs", o.s.test_graphs, "held-out graphs per evaluation");

@@ -21,6 +21,7 @@ struct path_star_settings {
   wfc::trainer_settings train;      // iterations, batch, lr schedule and AdamW (block and evaluation unused)
   index_t steps = 2;                // WFC: K
   index_t future = 0;               // WFC: F (0: L, the whole answer in one block)
+  double clean_loss = 0;            // WFC: weight of the clean stream's own next-token loss
   bool any_order = true;            // WFC: any-order reveals; else the fixed rates below
   double reveal = 0.1, partial = 0.3;
   index_t test_graphs = 500;
@@ -56,6 +57,7 @@ inline wfc_default make_wfc(const wfc::path_star_config& g, const path_star_sett
   objective.any_order = s.any_order;
   objective.reveal = s.any_order ? 0 : s.reveal;
   objective.partial = s.any_order ? 0 : s.partial;
+  objective.clean_loss = s.clean_loss;
   objective.seed = s.train.seed;
   wfc_default model(c, objective, wfc_solver(s));
   model.initialise(s.train.seed);

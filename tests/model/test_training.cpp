@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "support/lexicon.hpp"
 #include "support/testing.hpp"
 #include "wfc/train/optimizer.hpp"
 #include "wfc/train/schedule.hpp"
@@ -51,11 +52,7 @@ TEMPLATE_LIST_TEST_CASE("a small GPT learns a synthetic language well below its 
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
   if (!std::is_same_v<T, float>) return;  // one precision is enough to show learning
-  // Words from a small lexicon in a seeded order: within a word every character is predictable.
-  const char* words[] = {"the ", "cat ", "sat ", "on ", "a ", "mat ", "and ", "dog ", "ran "};
-  std::string text;
-  const counter_rng pick(5);
-  for (std::uint64_t i = 0; text.size() < 6000; ++i) text += words[std::size_t(pick.uniform<double>(i) * 9)];
+  const std::string text = lexicon_text(6000);  // within a word every character is predictable
   const auto tok = char_tokenizer::from_text(text);
   const text_dataset data(tok.encode(text));
   std::map<char, double> counts;
@@ -92,15 +89,6 @@ TEMPLATE_LIST_TEST_CASE("a small GPT learns a synthetic language well below its 
 }
 
 namespace {
-
-// Words from a small lexicon in a seeded order, as in the test above.
-std::string lexicon_text(std::size_t chars) {
-  const char* words[] = {"the ", "cat ", "sat ", "on ", "a ", "mat ", "and ", "dog ", "ran "};
-  std::string text;
-  const counter_rng pick(5);
-  for (std::uint64_t i = 0; text.size() < chars; ++i) text += words[std::size_t(pick.uniform<double>(i) * 9)];
-  return text;
-}
 
 // A GPT small enough for the reference backend in double, and settings that fit it.
 gpt_config tiny_gpt(index_t vocab) {

@@ -87,6 +87,38 @@ TEST_CASE("wfc objective: a log-normal Poisson K trains through the steps it dra
   check_wfc_gradient<past::pinned, masks::bidirectional, learned_positions>(tiny_wfc(2), 1.0, targets, draws, o);
 }
 
+TEST_CASE("wfc objective: the clean loss is the clean stream's own next-token loss, differentiated with the rest", "[model][wfc]") {
+  wfc_objective o = rich_objective();
+  o.clean_loss = 0.7;
+  const std::vector<wfc_draw> draws{wfc_draw{0, 2, 0, 0}, wfc_draw{1, 2, 0, 1}};
+  SECTION("bidirectional slots, learned positions, every corruption and penalty on") {
+    check_wfc_gradient<past::pinned, masks::bidirectional, learned_positions>(tiny_wfc(2), 0.9, targets, draws, o);
+  }
+  SECTION("causal slots, rotary positions, on the CPU backend") {
+    check_wfc_gradient<past::pinned, masks::causal, rotary_positions, cpu>(tiny_wfc(3), 0.8, targets, draws, o);
+  }
+  SECTION("the loss grows by λ times one fixed cross-entropy, near ln V at initialisation, whatever the slots do") {
+    const auto loss_at = [&](double lambda, double reveal) {
+      wfc_objective with = rich_objective();
+      with.clean_loss = lambda;
+      with.reveal = reveal;
+      wfc_model<double, reference> model(tiny_wfc(2), with);
+      model.initialise(7);
+      return model.forward(wfc_ids, targets, 2, draws[0]);
+    };
+    const double base = loss_at(0, 0.3), one = loss_at(1, 0.3) - base, two = loss_at(2, 0.3) - base;
+    require_close_scalar(two, 2 * one, 1e-10, 1e-12);
+    require_close_scalar(loss_at(1, 0.0) - loss_at(0, 0.0), one, 1e-10, 1e-12);  // revealed slots do not change what the past predicts
+    REQUIRE(std::abs(one - std::log(5.0)) < 0.2);
+  }
+  SECTION("a drifting past has no clean stream: refused; JSON round trip") {
+    REQUIRE_THROWS_AS((wfc_model<double, reference, past::drifting>(tiny_wfc(2), o)), config_error);
+    REQUIRE(wfc_objective_from_json(to_json(o), "test").clean_loss == 0.7);
+    o.clean_loss = -1;
+    REQUIRE_THROWS_AS(o.validate(), config_error);
+  }
+}
+
 TEST_CASE("wfc rolling training: a carried block's logits are the collapse loop's after a collapse and a slide", "[model][wfc]") {
   // Training, offset 0, F = 3: the block of targets 2…4 (labels 3…5) sees clean tokens 0…2; carried,
   // its first two slots start from a first solve whose block (labels 2…4) saw tokens 0…1, and its

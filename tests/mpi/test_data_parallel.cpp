@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "support/lexicon.hpp"
 #include "support/testing.hpp"
 #include "wfc/mpi/process_group.hpp"
 #include "wfc/train/trainer.hpp"
@@ -17,14 +18,6 @@ namespace {
 const mpi::process_group& world() {
   static const mpi::process_group group;
   return group;
-}
-
-std::string lexicon_text(std::size_t chars) {
-  const char* words[] = {"the ", "cat ", "sat ", "on ", "a ", "mat ", "and ", "dog ", "ran "};
-  std::string text;
-  const counter_rng pick(5);
-  for (std::uint64_t i = 0; text.size() < chars; ++i) text += words[std::size_t(pick.uniform<double>(i) * 9)];
-  return text;
 }
 
 trainer_settings small_run() {
@@ -286,7 +279,7 @@ TEST_CASE("the velocity penalty is refused over several ranks, on every rank; on
   if (world().size() == 1) {
     REQUIRE_NOTHROW(run());
   } else {
-    require_throws_containing<config_error>(run, "train data-parallel with velocity_penalty 0");
+    require_throws_containing<config_error>(run, "train data-parallel with velocity_penalty and clean_loss 0");
   }
 }
 

@@ -78,6 +78,8 @@ struct train_options {
     app.add_option("--partial", objective.partial, "wfc: rate of slots partially collapsed toward their target");
     app.add_option("--deep-supervision", objective.deep_supervision, "wfc: weight of the earlier steps' losses");
     app.add_option("--velocity-penalty", objective.velocity_penalty, "wfc: weight of the last step's mean squared update");
+    app.add_option("--clean-loss", objective.clean_loss,
+                   "wfc, pinned past: weight of a next-token loss on the clean stream's own states (the GPT's loss on the past)");
     app.add_option("--carry", objective.carry,
                    "wfc: rate of batches whose slots start from a first solve one token earlier, as generation's warm starts do "
                    "(rolling training; pinned past)");
@@ -130,6 +132,8 @@ struct train_options {
       if (!(damping > 0 && damping <= 1)) throw wfc::config_error("--damping must be in (0, 1], got " + std::to_string(damping));
       if (objective.carry > 0 && choice.past != "pinned")
         throw wfc::config_error("--carry needs --past pinned: a drifting past recomputes its whole window at every solve");
+      if (objective.clean_loss > 0 && choice.past != "pinned")
+        throw wfc::config_error("--clean-loss needs --past pinned: a drifting past has no clean stream to train");
       if (objective.carry > 0 && objective.carry_slides > future - 1)
         throw wfc::config_error("--carry-slides " + std::to_string(objective.carry_slides) + ": a slot lives F − 1 = " +
                                 std::to_string(future - 1) + " slides in the window");

@@ -101,6 +101,7 @@ inline nlohmann::json to_json(const wfc_objective& o) {
           {"partial", o.partial},
           {"deep_supervision", o.deep_supervision},
           {"velocity_penalty", o.velocity_penalty},
+          {"clean_loss", o.clean_loss},
           {"mean_steps", o.mean_steps},
           {"backprop_steps", o.backprop_steps},
           {"carry", o.carry},
@@ -111,7 +112,7 @@ inline nlohmann::json to_json(const wfc_objective& o) {
 inline wfc_objective wfc_objective_from_json(const nlohmann::json& j, const std::string& where) {
   const json_fields f(j, where);
   f.only({"steps", "random_steps", "reveal", "any_order", "bound_weight", "partial", "deep_supervision", "velocity_penalty", "mean_steps", "backprop_steps", "carry",
-          "carry_slides", "carry_beliefs", "seed"});
+          "carry_slides", "carry_beliefs", "clean_loss", "seed"});
   wfc_objective o;
   f.read("steps", o.steps), f.read("random_steps", o.random_steps), f.read("reveal", o.reveal), f.read("partial", o.partial);
   f.read("deep_supervision", o.deep_supervision), f.read("velocity_penalty", o.velocity_penalty), f.read("seed", o.seed);
@@ -121,6 +122,7 @@ inline wfc_objective wfc_objective_from_json(const nlohmann::json& j, const std:
   f.read_if_present("carry_beliefs", o.carry_beliefs);
   // Added with any-order training.
   f.read_if_present("any_order", o.any_order), f.read_if_present("bound_weight", o.bound_weight);
+  f.read_if_present("clean_loss", o.clean_loss);  // added with the clean stream's next-token loss
   return o;
 }
 

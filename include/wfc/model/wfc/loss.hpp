@@ -2,7 +2,8 @@
 // Where the training loss goes: the cross-entropy of the slots at the last step K; deep
 // supervision, the mean cross-entropy of steps 1…K−1 (each step taught to be a good answer);
 // and a velocity penalty, the last step's mean squared update ‖state_K − state_{K−1}‖²/width per
-// row (a fixed-point term). Forward adds them up; backward asks each step's weight and the
+// row (a fixed-point term); and, with a pinned past, the clean stream's own next-token loss (the
+// GPT's objective on the past, so the past learns the task directly). Forward adds them up; backward asks each step's weight and the
 // penalty's coefficient here, so the two passes cannot disagree.
 #include "wfc/model/wfc/objective.hpp"
 #include "wfc/model/wfc/training_forward.hpp"
@@ -40,6 +41,7 @@ T wfc_loss(wfc_training_buffers<T, Backend>& t, const wfc_weights<T, Backend, Po
     const T rows = T(t.rows());
     loss += T(o.velocity_penalty) * squared_norm(be, t.delta.cview()) / (rows * T(w.ln_f.width));
   }
+  if (o.clean_loss > 0 && !t.clean.empty()) loss += T(o.clean_loss) * clean_head_loss(t, w);
   return loss;
 }
 

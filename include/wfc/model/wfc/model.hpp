@@ -83,6 +83,9 @@ class wfc_model {
     if (objective_.carry > 0 && objective_.carry_slides > config_.future - 1)
       throw config_error("wfc_model: a slot lives F − 1 = " + std::to_string(config_.future - 1) + " slides in the window, so carry_slides (" +
                          std::to_string(objective_.carry_slides) + ") must be at most that");
+    if (!Past::cached && objective_.clean_loss > 0)
+      throw config_error("wfc_model: clean_loss trains the clean stream's own head, and a drifting past has no clean stream: use a "
+                         "pinned past or clean_loss 0");
     if (!Past::cached && objective_.carry > 0)
       throw config_error("wfc_model: rolling training (carry > 0) needs a pinned past: a drifting past recomputes its whole window "
                          "at every solve, so it has no earlier solve to carry from");
@@ -127,9 +130,10 @@ class wfc_model {
   // weighted): the weight of this process's loss when a batch split across processes is combined.
   // The velocity penalty is a mean over every row instead, so no one weight combines it exactly.
   double loss_weight() const {
-    if (objective_.velocity_penalty > 0)
-      throw config_error("wfc_model: the velocity penalty is a mean over all rows and the cross-entropy one over scored slots, so "
-                         "processes sharing a batch cannot weigh them exactly: train data-parallel with velocity_penalty 0");
+    if (objective_.velocity_penalty > 0 || objective_.clean_loss > 0)
+      throw config_error("wfc_model: the velocity penalty (a mean over all rows) and the clean loss (over every target) are means "
+                         "over other counts than the slots' cross-entropy, so processes sharing a batch cannot weigh them exactly: "
+                         "train data-parallel with velocity_penalty and clean_loss 0");
     return double(t_.loss_denominator());
   }
 

@@ -28,6 +28,7 @@ struct wfc_objective {
   double partial = 0;             // rate of slots partially collapsed toward their target at the start
   double deep_supervision = 0;    // weight of the mean loss of steps 1…K−1 beside the last step's
   double velocity_penalty = 0;    // weight of the last step's mean squared update ‖Δx‖²/width per slot
+  double clean_loss = 0;          // pinned past: weight of a next-token loss on the clean stream's own states (a GPT's loss)
   double carry = 0;               // rate of batches whose slots start from a previous solve's states (rolling training; pinned past)
   index_t carry_slides = 1;       // solves a carried slot lived through before the tracked one (F − 1: its whole life in the window)
   bool carry_beliefs = false;     // carried slots start from the embedding of their beliefs, not their raw states
@@ -50,8 +51,9 @@ struct wfc_objective {
     if (bound_weight && partial > 0)
       throw config_error("wfc_objective: bound_weight makes the loss a bound on the NLL, which a slot partially collapsed toward its "
                          "answer breaks; set partial to 0");
-    if (!(deep_supervision >= 0 && std::isfinite(deep_supervision)) || !(velocity_penalty >= 0 && std::isfinite(velocity_penalty)))
-      throw config_error("wfc_objective: deep_supervision and velocity_penalty must be finite and ≥ 0");
+    if (!(deep_supervision >= 0 && std::isfinite(deep_supervision)) || !(velocity_penalty >= 0 && std::isfinite(velocity_penalty)) ||
+        !(clean_loss >= 0 && std::isfinite(clean_loss)))
+      throw config_error("wfc_objective: deep_supervision, velocity_penalty and clean_loss must be finite and ≥ 0");
     if (!(carry >= 0 && carry <= 1)) throw config_error("wfc_objective: the carry rate must be in [0, 1], got " + std::to_string(carry));
     if (carry_slides < 1) throw config_error("wfc_objective: carry_slides must be ≥ 1, got " + std::to_string(carry_slides));
   }

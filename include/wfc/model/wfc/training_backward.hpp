@@ -50,14 +50,23 @@ void stack_backward(wfc_training_buffers<T, Backend>& t, wfc_weights<T, Backend,
   }
 }
 
-// The clean stream gets its gradient only through its keys and values.
+// The clean stream gets its gradient through its keys and values, and from its own head when the
+// objective has a clean loss (the slots' head buffers are free by now: their backward is done).
 template <class T, class Backend, class Positions>
-void clean_backward(wfc_training_buffers<T, Backend>& t, wfc_weights<T, Backend, Positions>& w) {
+void clean_backward(wfc_training_buffers<T, Backend>& t, wfc_weights<T, Backend, Positions>& w, const wfc_objective& o) {
   const Backend be{};
   const auto p = w.params.cview();
   const auto g = w.grads.view();
   std::size_t cur = 0;
   fill(be, t.dclean[cur].view(), T(0));
+  if (o.clean_loss > 0 && t.clean_counted > 0) {
+    fill(be, t.dloss.view(), T(o.clean_loss) / T(t.clean_counted));
+    fill(be, t.dlogits[0].view(), T(0));
+    cross_entropy_backward(be, t.dlogits[0].view(), t.dloss.cview(), t.clean_logits.cview(), t.clean_targets.cview());
+    gemm(be, t.dfinal[0].view(), t.dlogits[0].cview(), w.wte.table(p));
+    gemm(be, w.wte.table(g), transpose(t.dlogits[0].cview()), t.clean_final.cview(), T(1), T(1));
+    w.ln_f.backward(be, t.dclean[cur].view(), g, t.dfinal[0].cview(), t.clean.back().cview(), t.clean_mean.cview(), t.clean_rstd.cview(), p);
+  }
   const auto context = clean_context<Positions>(t);
   for (std::size_t l = w.blocks.size(); l-- > 0;) {
     fill(be, t.dclean[1 - cur].view(), T(0));
@@ -108,7 +117,7 @@ void wfc_backward(wfc_training_buffers<T, Backend>& t, wfc_weights<T, Backend, P
     w.wte.backward(be, tensor_view<T, 2>{}, g, as_const(dstate), t.probs.cview(), p);
     if constexpr (!Positions::rotary) w.wpe.backward(be, g, as_const(dstate), t.positions.cview());
   }
-  if constexpr (Past::cached) clean_backward(t, w);
+  if constexpr (Past::cached) clean_backward(t, w, o);
 }
 
 }  // namespace wfc::detail

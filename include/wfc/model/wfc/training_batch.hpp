@@ -6,6 +6,7 @@
 // Pinned past: the T targets get one slot each, cut into blocks of F with the draw's offset; target
 // t stands for the token at t + 1 and sits at position t. Drifting past: each sequence becomes one
 // window of T − F + 1 past rows (the first d.start of them empty) and F slots for the last F targets.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -216,6 +217,11 @@ void prepare_pinned_batch(wfc_training_buffers<T, Backend>& t, const wfc_config&
   t.host_probs.assign(static_cast<std::size_t>(n * V), T(1) / T(V));  // reused: no allocation per batch
   t.host_factor.assign(static_cast<std::size_t>(n), T(damping));
   t.host_targets = targets;
+  if (o.clean_loss > 0) {  // the clean stream predicts every target, revealed or not
+    t.ensure_clean_head(c);
+    t.clean_targets.copy_from_host(targets);
+    t.clean_counted = index_t(std::count_if(targets.begin(), targets.end(), [](token_id y) { return y != ignore_index; }));
+  }
   t.host_offsets.resize(std::size_t(n));
   reset_reveals(t, o, n);
   if (reveals_by_block(o, d)) {  // each sequence's blocks, in order, numbered from the batch's first sequence

@@ -58,10 +58,27 @@ struct wfc_training_buffers {
   std::vector<buffer<1>> final_mean, final_rstd, loss_rows;
   buffer<1> dloss;
   std::vector<buffer<2>> dkeys, dvalues;  // per layer [N, width]: gradients of the clean stream's keys/values
+  // The clean stream's own next-token head (objective.clean_loss; allocated when first used).
+  buffer<2> clean_final, clean_logits;
+  buffer<1> clean_mean, clean_rstd, clean_loss_rows;
+  ids_buffer clean_targets;
+  index_t clean_counted = 0;
   std::vector<buffer<2>> dstream;         // two, alternating through the stack
   block_scratch_buffers<T, Backend> clean_scratch{0, 0, 0, 0, 0}, future_scratch{0, 0, 0, 0, 0};
 
   index_t rows() const { return sequences * future_rows; }
+
+  // The clean head's buffers for this shape, allocated on first use.
+  void ensure_clean_head(const wfc_config& c) {
+    const index_t n = sequences * steps;
+    if (clean_logits.size() == n * c.vocab && clean_final.size() == n * c.width) return;
+    clean_final = buffer<2>(n, c.width);
+    clean_logits = buffer<2>(n, c.vocab);
+    clean_mean = buffer<1>(shape<1>{{n}});
+    clean_rstd = buffer<1>(shape<1>{{n}});
+    clean_loss_rows = buffer<1>(shape<1>{{n}});
+    clean_targets = ids_buffer(n);
+  }
   // What the summed (weighted) cross-entropy is divided by.
   T loss_denominator() const { return T(weighted ? bound_slots : counted); }
 

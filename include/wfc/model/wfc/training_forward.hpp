@@ -163,4 +163,16 @@ T head_loss(wfc_training_buffers<T, Backend>& t, const wfc_weights<T, Backend, P
   return sum(be, t.dloss.cview()) / t.loss_denominator();
 }
 
+// The clean stream's own next-token cross-entropy (mean over counted targets), as a GPT's: its
+// last states through the shared final norm and tied head; keeps its activations.
+template <class T, class Backend, class Positions>
+T clean_head_loss(wfc_training_buffers<T, Backend>& t, const wfc_weights<T, Backend, Positions>& w) {
+  const Backend be{};
+  const auto p = w.params.cview();
+  w.ln_f.forward(be, t.clean_final.view(), t.clean_mean.view(), t.clean_rstd.view(), t.clean.back().cview(), p);
+  gemm(be, t.clean_logits.view(), t.clean_final.cview(), transpose(w.wte.table(p)));
+  cross_entropy_forward(be, t.clean_loss_rows.view(), t.clean_logits.cview(), t.clean_targets.cview());
+  return t.clean_counted ? sum(be, t.clean_loss_rows.cview()) / T(t.clean_counted) : T(0);
+}
+
 }  // namespace wfc::detail
