@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Path-star learning curves: exact-path accuracy on held-out graphs against training graphs seen,
-one panel per D, one line per model and collapse policy, from the curve.csv files that
-build/experiments/path_star writes (one folder per run: <model>-d<D>/curve.csv).
+one panel per D, one line per run (its best collapse policy at the end; the table lists them all),
+from the curve.csv files that build/experiments/path_star writes (one folder per run:
+<model>-d<D>[-variant]/curve.csv).
 
     experiments/path_star_plot.py docs/path-star          # writes docs/path-star/curves.png and a table
 """
 import csv
 import pathlib
+import re
 import sys
 
 import matplotlib
@@ -16,12 +18,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def read_runs(folder):
-    runs = {}  # D -> policy -> [(graphs, exact, first, loss, seconds)]
+    runs = {}  # D -> (run, policy) -> [(graphs, exact, first, loss, seconds)]
     for path in sorted(pathlib.Path(folder).glob("*-d*/curve.csv")):
-        d = int(path.parent.name.rsplit("-d", 1)[1])
+        found = re.search(r"-d(\d+)", path.parent.name)
+        if not found:
+            continue
         with open(path, newline="") as f:
             for row in csv.DictReader(f):
-                runs.setdefault(d, {}).setdefault(row["policy"], []).append(
+                runs.setdefault(int(found.group(1)), {}).setdefault((path.parent.name, row["policy"]), []).append(
                     (int(row["graphs"]), float(row["exact"]), float(row["first_node"]), float(row["train_loss"]),
                      float(row["seconds"])))
     return runs
@@ -35,11 +39,16 @@ def main():
     fig, axes = plt.subplots(1, len(runs), figsize=(6.5 * len(runs), 4.5), squeeze=False)
     lines = ["| D | model, policy | graphs seen | exact paths | first node | train loss | wall time |", "|---|---|---|---|---|---|---|"]
     for ax, d in zip(axes[0], sorted(runs)):
-        for policy, points in runs[d].items():
-            xs = [p[0] for p in points]
-            ax.plot(xs, [p[1] for p in points], marker="o", ms=3, label=policy, ls="--" if policy.startswith("GPT") else "-")
+        best = {}  # run -> its policy with the highest last exact-path accuracy (then first node)
+        for (run, policy), points in runs[d].items():
             g, exact, first, loss, seconds = points[-1]
-            lines.append(f"| {d} | {policy} | {g} | {exact:.3f} | {first:.3f} | {loss:.3f} | {seconds / 60:.0f} min |")
+            lines.append(f"| {d} | {run}: {policy} | {g} | {exact:.3f} | {first:.3f} | {loss:.3f} | {seconds / 60:.0f} min |")
+            if run not in best or (exact, first) > (runs[d][(run, best[run])][-1][1], runs[d][(run, best[run])][-1][2]):
+                best[run] = policy
+        for run, policy in best.items():
+            points = runs[d][(run, policy)]
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", ms=3, label=f"{run}: {policy}",
+                    ls="--" if policy.startswith("GPT") else "-")
         ax.axhline(1 / d, color="black", lw=1, ls=":", label="1/D (guessing the arm)")
         ax.set_xscale("log")
         ax.set_ylim(-0.02, 1.02)
