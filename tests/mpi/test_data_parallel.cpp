@@ -82,6 +82,15 @@ void require_independent_of_ranks(Make make, const text_dataset& data, const tra
   REQUIRE(first == ranks.parameters);
 }
 
+// The lexicon's text as a data set, and its vocabulary's size.
+struct lexicon_corpus {
+  explicit lexicon_corpus(std::size_t chars) : lexicon_corpus(lexicon_text(chars)) {}
+  explicit lexicon_corpus(const std::string& text)
+      : vocab(char_tokenizer::from_text(text).vocab_size()), data(char_tokenizer::from_text(text).encode(text)) {}
+  index_t vocab;
+  text_dataset data;
+};
+
 gpt_config small_gpt(index_t vocab) {
   gpt_config c;
   c.vocab = vocab;
@@ -114,13 +123,12 @@ void require_same_on_every_rank(const std::string& message) {
 }  // namespace
 
 TEST_CASE("a GPT trained over the ranks equals one process on the whole batch", "[mpi]") {
-  const std::string text = lexicon_text(4000);
-  const auto tok = char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));
+  const lexicon_corpus corpus(4000);
+  const text_dataset& data = corpus.data;
   SECTION("float, CPU backend: within 1e-5") {
     require_independent_of_ranks(
         [&] {
-          gpt<float, cpu> m(small_gpt(tok.vocab_size()));
+          gpt<float, cpu> m(small_gpt(corpus.vocab));
           m.initialise(3);
           return m;
         },
@@ -131,7 +139,7 @@ TEST_CASE("a GPT trained over the ranks equals one process on the whole batch", 
     s.iterations = 3;
     require_independent_of_ranks(
         [&] {
-          gpt<double, reference> m(small_gpt(tok.vocab_size()));
+          gpt<double, reference> m(small_gpt(corpus.vocab));
           m.initialise(3);
           return m;
         },
@@ -141,9 +149,8 @@ TEST_CASE("a GPT trained over the ranks equals one process on the whole batch", 
 
 #if defined(WFC_HAVE_KOKKOS)
 TEST_CASE("a WFC model on the Kokkos backend trained over the ranks equals one process", "[mpi][kokkos]") {
-  const std::string text = lexicon_text(4000);
-  const auto tok = char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));
+  const lexicon_corpus corpus(4000);
+  const text_dataset& data = corpus.data;
   wfc_objective o;
   o.steps = 2;
   o.any_order = true;
@@ -151,7 +158,7 @@ TEST_CASE("a WFC model on the Kokkos backend trained over the ranks equals one p
   s.iterations = 4;
   require_independent_of_ranks(
       [&] {
-        wfc_model<float, kokkos<>> m(small_wfc(tok.vocab_size()), o);
+        wfc_model<float, kokkos<>> m(small_wfc(corpus.vocab), o);
         m.initialise(4);
         return m;
       },
@@ -160,9 +167,8 @@ TEST_CASE("a WFC model on the Kokkos backend trained over the ranks equals one p
 #endif
 
 TEST_CASE("WFC models trained over the ranks equal one process, their per-row draws included", "[mpi]") {
-  const std::string text = lexicon_text(4000);
-  const auto tok = char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));
+  const lexicon_corpus corpus(4000);
+  const text_dataset& data = corpus.data;
   SECTION("pinned past, any-order reveals weighted by the bound: each rank scores a different number of slots") {
     wfc_objective o;
     o.steps = 2;
@@ -171,7 +177,7 @@ TEST_CASE("WFC models trained over the ranks equal one process, their per-row dr
     o.deep_supervision = 0.5;
     require_independent_of_ranks(
         [&] {
-          wfc_model<float, cpu> m(small_wfc(tok.vocab_size()), o);
+          wfc_model<float, cpu> m(small_wfc(corpus.vocab), o);
           m.initialise(4);
           return m;
         },
@@ -184,7 +190,7 @@ TEST_CASE("WFC models trained over the ranks equal one process, their per-row dr
     o.partial = 0.5;
     require_independent_of_ranks(
         [&] {
-          wfc_model<float, cpu, past::drifting> m(small_wfc(tok.vocab_size()), o);
+          wfc_model<float, cpu, past::drifting> m(small_wfc(corpus.vocab), o);
           m.initialise(4);
           return m;
         },
@@ -220,10 +226,9 @@ TEST_CASE("bad data on one rank stops every rank with that rank's error", "[mpi]
 }
 
 TEST_CASE("a stop asked for on one rank ends the run on every rank after the same step", "[mpi]") {
-  const std::string text = lexicon_text(2000);
-  const auto tok = char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));
-  gpt<float, cpu> model(small_gpt(tok.vocab_size()));
+  const lexicon_corpus corpus(2000);
+  const text_dataset& data = corpus.data;
+  gpt<float, cpu> model(small_gpt(corpus.vocab));
   model.initialise(3);
   const trainer_settings s = small_run();
   adamw_optimizer<float, cpu> optimizer(model.layout(), s.adamw);
@@ -236,7 +241,7 @@ TEST_CASE("a stop asked for on one rank ends the run on every rank after the sam
   require_same_on_every_rank(std::to_string(summary.iteration));
   // Going on from there gives the uninterrupted run's weights.
   train(model, data, s, optimizer, {summary.iteration}, world(), [](const training_record&) {});
-  gpt<float, cpu> straight(small_gpt(tok.vocab_size()));
+  gpt<float, cpu> straight(small_gpt(corpus.vocab));
   straight.initialise(3);
   adamw_optimizer<float, cpu> straight_optimizer(straight.layout(), s.adamw);
   train(straight, data, s, straight_optimizer, {}, world(), [](const training_record&) {});
@@ -244,13 +249,12 @@ TEST_CASE("a stop asked for on one rank ends the run on every rank after the sam
 }
 
 TEST_CASE("after a run over the ranks the model draws as one process again", "[mpi]") {
-  const std::string text = lexicon_text(4000);
-  const auto tok = char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));
+  const lexicon_corpus corpus(4000);
+  const text_dataset& data = corpus.data;
   wfc_objective o;
   o.steps = 2;
   o.any_order = true;
-  wfc_model<float, cpu> model(small_wfc(tok.vocab_size()), o);
+  wfc_model<float, cpu> model(small_wfc(corpus.vocab), o);
   model.initialise(4);
   trainer_settings s = small_run();
   s.iterations = 2;
@@ -263,14 +267,13 @@ TEST_CASE("after a run over the ranks the model draws as one process again", "[m
 }
 
 TEST_CASE("the velocity penalty is refused over several ranks, on every rank; one rank trains it", "[mpi]") {
-  const std::string text = lexicon_text(2000);
-  const auto tok = char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));
+  const lexicon_corpus corpus(2000);
+  const text_dataset& data = corpus.data;
   wfc_objective o;
   o.steps = 2;
   o.reveal = 0.3;
   o.velocity_penalty = 0.1;
-  wfc_model<float, cpu> model(small_wfc(tok.vocab_size()), o);
+  wfc_model<float, cpu> model(small_wfc(corpus.vocab), o);
   model.initialise(4);
   trainer_settings s = small_run();
   s.iterations = 2;
@@ -292,10 +295,9 @@ TEST_CASE("same_on_every_process tells when one rank differs", "[mpi]") {
 }
 
 TEST_CASE("a batch smaller than the group is refused on every rank before any work", "[mpi]") {
-  const std::string text = lexicon_text(2000);
-  const auto tok = char_tokenizer::from_text(text);
-  const text_dataset data(tok.encode(text));
-  gpt<float, cpu> model(small_gpt(tok.vocab_size()));
+  const lexicon_corpus corpus(2000);
+  const text_dataset& data = corpus.data;
+  gpt<float, cpu> model(small_gpt(corpus.vocab));
   model.initialise(3);
   trainer_settings s = small_run();
   s.batch = world().size() - 1;
