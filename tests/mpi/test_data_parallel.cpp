@@ -84,11 +84,13 @@ void require_independent_of_ranks(Make make, const text_dataset& data, const tra
 
 // The lexicon's text as a data set, and its vocabulary's size.
 struct lexicon_corpus {
-  explicit lexicon_corpus(std::size_t chars) : lexicon_corpus(lexicon_text(chars)) {}
-  explicit lexicon_corpus(const std::string& text)
-      : vocab(char_tokenizer::from_text(text).vocab_size()), data(char_tokenizer::from_text(text).encode(text)) {}
+  explicit lexicon_corpus(std::size_t chars) : lexicon_corpus(lexicon_text(chars), 0) {}
   index_t vocab;
   text_dataset data;
+
+ private:
+  lexicon_corpus(const std::string& text, int) : lexicon_corpus(char_tokenizer::from_text(text), text) {}
+  lexicon_corpus(const char_tokenizer& tok, const std::string& text) : vocab(tok.vocab_size()), data(tok.encode(text)) {}
 };
 
 gpt_config small_gpt(index_t vocab) {
