@@ -94,9 +94,11 @@ TEST_CASE("wfc objective: the clean loss is the clean stream's own next-token lo
   SECTION("bidirectional slots, learned positions, every corruption and penalty on") {
     check_wfc_gradient<past::pinned, masks::bidirectional, learned_positions>(tiny_wfc(2), 0.9, targets, draws, o);
   }
+#if defined(WFC_HAVE_CPU)
   SECTION("causal slots, rotary positions, on the CPU backend") {
     check_wfc_gradient<past::pinned, masks::causal, rotary_positions, cpu>(tiny_wfc(3), 0.8, targets, draws, o);
   }
+#endif
   SECTION("the loss grows by λ times one fixed cross-entropy, near ln V at initialisation, whatever the slots do") {
     const auto loss_at = [&](double lambda, double reveal) {
       wfc_objective with = rich_objective();
