@@ -73,7 +73,7 @@ int run_model(Model& model, const options& o, const wfc::path_star_config& g) {
   auto save = [&](std::int64_t iteration) {
     wfc::save_checkpoint(saved, model, tokens, optimizer, iteration, s.train,
                          {{"seconds", seconds + seconds_since(began)}, {"model", o.model}, {"arms", g.arms}, {"arm_length", g.arm_length},
-                          {"labels", g.labels}, {"test_graphs", s.test_graphs}, {"loss_sum", loss_sum}, {"losses", losses}});
+                          {"labels", g.labels}, {"test_graphs", s.test_graphs}, {"answer_every", s.answer_every}, {"loss_sum", loss_sum}, {"losses", losses}});
   };
   const std::string name = o.model + " D" + std::to_string(g.arms);
   for (std::int64_t it = start; it < s.train.iterations; ++it) {
@@ -124,12 +124,15 @@ int run(options o) {
                                                          : std::tuple{c.wfc().layers, c.wfc().heads, c.wfc().width};
     o.s.layers = layers, o.s.heads = heads, o.s.width = width;
     o.s.test_graphs = run.at("test_graphs").get<index_t>();
+    o.s.answer_every = run.value("answer_every", index_t(2));  // runs saved before the option had 2
     if (o.model == "wfc") o.s.steps = c.objective().steps, o.s.any_order = c.objective().any_order, o.s.future = c.wfc().future,
                            o.s.clean_loss = c.objective().clean_loss;
   }
   o.s.train.validate();
   if (o.stop_at < 0) throw wfc::config_error("--stop-at must be 0 (run to the end) or positive, got " + std::to_string(o.stop_at));
   if (o.s.future < 0) throw wfc::config_error("--future must be 0 (F = L, the whole answer) or positive, got " + std::to_string(o.s.future));
+  if (o.s.answer_every < 1)
+    throw wfc::config_error("--answer-every must be at least 1 (1: every batch's block on the answer), got " + std::to_string(o.s.answer_every));
   if (o.s.test_graphs < 1) throw wfc::config_error("--test-graphs must be at least 1, got " + std::to_string(o.s.test_graphs));
   const wfc::path_star_config g{o.arms, o.s.arm_length, o.s.labels};
   g.validate();
@@ -166,6 +169,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", o.s.steps, "wfc: K, solver steps in training and per solve");
   app.add_option("--clean-loss", o.s.clean_loss, "wfc: weight of a next-token loss on the clean stream (the GPT's loss on the prompt's past)");
   app.add_option("--future", o.s.future, "wfc: F, future slots (0: L, the whole answer in one block; 1: next-token prediction from a slot)");
+  app.add_option("--answer-every", o.s.answer_every, "wfc: every this many batches put a block exactly on the answer (1: every batch; the rest at random offsets)");
   app.add_flag("--fixed-reveal", o.fixed_reveal, "wfc: the study's former fixed rates (reveal 0.1, partial 0.3) instead of any-order reveals");
   app.add_option("--test-graphs", o.s.test_graphs, "held-out graphs per evaluation");
   wfc::trainer_settings& t = o.s.train;

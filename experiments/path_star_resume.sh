@@ -4,18 +4,25 @@
 set -euo pipefail
 bin=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
-for model in gpt wfc; do
-  args=(--model "$model" --arms 2 --layers 1 --heads 2 --width 16 --iterations 6 --batch 4 --warmup 1 --eval-interval 2
+# wfc-answer: every block on the answer; a resume must restore that.
+for run in gpt wfc wfc-answer; do
+  model=${run%%-*}
+  extra=()
+  [ "$run" = wfc-answer ] && extra=(--answer-every 1)
+  args=(--model "$model" "${extra[@]}" --arms 2 --layers 1 --heads 2 --width 16 --iterations 6 --batch 4 --warmup 1 --eval-interval 2
         --test-graphs 8 --threads 1)
-  "$bin" "${args[@]}" --out "$work/$model-whole" 2>/dev/null
-  "$bin" "${args[@]}" --out "$work/$model-parts" --stop-at 3 2>/dev/null
-  "$bin" --resume --out "$work/$model-parts" --threads 1 2>/dev/null
+  "$bin" "${args[@]}" --out "$work/$run-whole" 2>/dev/null
+  "$bin" "${args[@]}" --out "$work/$run-parts" --stop-at 3 2>/dev/null
+  "$bin" --resume --out "$work/$run-parts" --threads 1 2>/dev/null
   # drop the seconds (column 4)
-  whole=$(cut -d, -f1-3,5- "$work/$model-whole/curve.csv")
-  parts=$(cut -d, -f1-3,5- "$work/$model-parts/curve.csv")
-  rows=$(($(wc -l < "$work/$model-whole/curve.csv") - 1))
+  whole=$(cut -d, -f1-3,5- "$work/$run-whole/curve.csv")
+  parts=$(cut -d, -f1-3,5- "$work/$run-parts/curve.csv")
+  rows=$(($(wc -l < "$work/$run-whole/curve.csv") - 1))
   expected=$([ "$model" = gpt ] && echo 3 || echo 15)  # 3 evaluations × (1 or 5 policies)
-  [ "$rows" -eq "$expected" ] || { echo "FAIL: $model: $rows rows, expected $expected"; exit 1; }
-  [ "$whole" = "$parts" ] || { echo "FAIL: $model: the resumed curve differs"; diff <(echo "$whole") <(echo "$parts"); exit 1; }
-  echo "$model: $rows rows, the resumed run's curve equals the uninterrupted one's"
+  [ "$rows" -eq "$expected" ] || { echo "FAIL: $run: $rows rows, expected $expected"; exit 1; }
+  [ "$whole" = "$parts" ] || { echo "FAIL: $run: the resumed curve differs"; diff <(echo "$whole") <(echo "$parts"); exit 1; }
+  echo "$run: $rows rows, the resumed run's curve equals the uninterrupted one's"
 done
+# the flag changes the run (else the resume check above could not tell whether it was restored)
+[ "$(cut -d, -f5 "$work/wfc-whole/curve.csv")" != "$(cut -d, -f5 "$work/wfc-answer-whole/curve.csv")" ] ||
+  { echo "FAIL: --answer-every 1 trained exactly as the default"; exit 1; }

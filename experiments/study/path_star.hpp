@@ -2,9 +2,9 @@
 // Part 2 of the study: planning on path-star graphs (wfc/data/path_star.hpp), where teacher-forced
 // next-token prediction is known to fail (about 1/D exact paths). The GPT trains teacher-forced on
 // the answer tokens; the WFC model trains with its own objective on the same rows (every answer
-// token a future slot, in blocks of F = L), at the same size. Every other batch puts one block
-// exactly on the answer, so all L nodes are predicted from the prompt alone (the paper's
-// teacherless training); the rest draw the block offset at random, as on text. The WFC model trains
+// token a future slot, in blocks of F = L), at the same size. Every other batch (or every n-th:
+// answer_every) puts one block exactly on the answer, so all L nodes are predicted from the prompt
+// alone (the paper's teacherless training); the rest draw the block offset at random, as on text. The WFC model trains
 // any-order (each block reveals a uniformly drawn share of its slots, as masked diffusion does), so
 // it sees a node with the next one revealed: the backward lookup a confidence-ordered decoder can
 // chain from the target. Both are measured on held-out graphs by greedy decoding: the GPT token by
@@ -22,6 +22,7 @@ struct path_star_settings {
   index_t steps = 2;                // WFC: K
   index_t future = 0;               // WFC: F (0: L, the whole answer in one block)
   double clean_loss = 0;            // WFC: weight of the clean stream's own next-token loss
+  index_t answer_every = 2;         // WFC: every this many batches put a block on the answer (1: all)
   bool any_order = true;            // WFC: any-order reveals; else the fixed rates below
   double reveal = 0.1, partial = 0.3;
   index_t test_graphs = 500;
@@ -64,14 +65,14 @@ inline wfc_default make_wfc(const wfc::path_star_config& g, const path_star_sett
   return model;
 }
 
-// The model's loss on one batch: a GPT's, or a WFC model's with the block on the answer for even
-// iterations.
+// The model's loss on one batch: a GPT's, or a WFC model's with the block on the answer for every
+// answer_every-th iteration (0, n, 2n, ...).
 template <class Model>
-double batch_loss(Model& model, const wfc::path_star_config& g, std::int64_t it, const std::vector<token_id>& ids,
-                  const std::vector<token_id>& targets, index_t batch) {
+double batch_loss(Model& model, const wfc::path_star_config& g, const path_star_settings& s, std::int64_t it,
+                  const std::vector<token_id>& ids, const std::vector<token_id>& targets, index_t batch) {
   if constexpr (std::is_same_v<Model, wfc_default>) {
     wfc::wfc_draw d = model.draw(std::uint64_t(it), g.training_length());
-    if (it % 2 == 0) d.offset = g.prompt_length() % model.config().future;  // a block starts at the answer's first label
+    if (it % s.answer_every == 0) d.offset = g.prompt_length() % model.config().future;  // a block starts at the answer's first label
     return double(model.forward(ids, targets, batch, d));
   } else {
     return double(model.forward(ids, targets, batch));
@@ -86,7 +87,7 @@ double train_step(Model& model, Optimizer& optimizer, const wfc::path_star_confi
   std::vector<token_id> ids, targets;
   wfc::path_star_batch(g, training_graphs, std::uint64_t(it * t.batch), t.batch, ids, targets);
   model.zero_grad();
-  const double loss = batch_loss(model, g, it, ids, targets, t.batch);
+  const double loss = batch_loss(model, g, s, it, ids, targets, t.batch);
   if (!std::isfinite(loss)) throw wfc::value_error("path-star: " + name + " diverged at iteration " + std::to_string(it + 1));
   model.backward();
   optimizer.step(model.parameters(), model.gradients(), t.schedule().at(it));
