@@ -56,13 +56,14 @@ int run_model(Model& model, const options& o, const wfc::path_star_config& g) {
   const wfc::char_tokenizer tokens = graph_tokens(g);
   wfc::adamw_optimizer<float, backend> optimizer(model.layout(), s.train.adamw);
   std::int64_t start = 0, losses = 0;  // losses: iterations since the last row, whose mean loss it reports
-  double seconds = 0, loss_sum = 0;
+  double seconds = 0, loss_sum = 0, slot_sum = 0;  // slot_sum: the WFC slots' own cross-entropy, without the clean loss
   if (o.resume) {
     const auto c = wfc::checkpoint::load(saved);
     c.restore(model);  // refuses another architecture
     start = c.restore_training(model, optimizer);
     const json run = c.provenance();
     seconds = run.at("seconds").get<double>(), loss_sum = run.at("loss_sum").get<double>(), losses = run.at("losses").get<std::int64_t>();
+    slot_sum = run.value("slot_sum", 0.0);
     keep_curve(curve, start);
     std::fprintf(stderr, "resumed %s at iteration %lld\n", saved.c_str(), static_cast<long long>(start));
   } else {
@@ -73,11 +74,12 @@ int run_model(Model& model, const options& o, const wfc::path_star_config& g) {
   auto save = [&](std::int64_t iteration) {
     wfc::save_checkpoint(saved, model, tokens, optimizer, iteration, s.train,
                          {{"seconds", seconds + seconds_since(began)}, {"model", o.model}, {"arms", g.arms}, {"arm_length", g.arm_length},
-                          {"labels", g.labels}, {"test_graphs", s.test_graphs}, {"answer_every", s.answer_every}, {"loss_sum", loss_sum}, {"losses", losses}});
+                          {"labels", g.labels}, {"test_graphs", s.test_graphs}, {"answer_every", s.answer_every}, {"loss_sum", loss_sum}, {"slot_sum", slot_sum}, {"losses", losses}});
   };
   const std::string name = o.model + " D" + std::to_string(g.arms);
   for (std::int64_t it = start; it < s.train.iterations; ++it) {
     loss_sum += train_step(model, optimizer, g, s, it, name);
+    if constexpr (std::is_same_v<Model, wfc_default>) slot_sum += double(model.last_cross_entropy());
     ++losses;
     const std::int64_t done = it + 1;
     if (done % s.train.eval_interval == 0 || done == s.train.iterations) {
@@ -89,11 +91,14 @@ int run_model(Model& model, const options& o, const wfc::path_star_config& g) {
       for (const auto& r : runs)
         rows << done << ',' << done * s.train.batch << ',' << done * s.train.batch * g.answer_length() << ',' << wall << ',' << mean << ",\""
              << r["model"].get<std::string>() << "\"," << r["accuracy"].get<double>() << ',' << r["first_node_accuracy"].get<double>() << '\n';
-      loss_sum = 0, losses = 0;
+      [[maybe_unused]] const double slots = slot_sum / double(losses);
+      loss_sum = 0, slot_sum = 0, losses = 0;
       save(done);  // the checkpoint first: a row never runs ahead of what a resume restores
       std::ofstream(curve, std::ios::app) << rows.str();
-      std::fprintf(stderr, "%s %lld/%lld (%s): train loss %.4f\n", name.c_str(), static_cast<long long>(done),
+      std::fprintf(stderr, "%s %lld/%lld (%s): train loss %.4f", name.c_str(), static_cast<long long>(done),
                    static_cast<long long>(s.train.iterations), wfc_examples::duration(wall).c_str(), mean);
+      if constexpr (std::is_same_v<Model, wfc_default>) std::fprintf(stderr, " (the slots' own cross-entropy %.4f)", slots);
+      std::fprintf(stderr, "\n");
       print_scores(runs);
     }
     if ((stop.requested() || done == o.stop_at) && done < s.train.iterations) {
