@@ -194,10 +194,14 @@ def section_path_star(ps, out_dir):
         return out + ["_No path-star results in this file._", ""]
     out += ["Share of test graphs (D arms of length L, N node labels) where the whole path from start to goal "
             "is generated exactly; guessing the arm scores 1/D.", ""]
+    settings = (ps or {}).get("settings")
+    if isinstance(settings, dict):
+        out += ["Training: " + ", ".join(f"{k} {text(json.dumps(v) if isinstance(v, bool) else v)}" for k, v in settings.items()) + ".", ""]
     inv = lambda d: 1 / num(d) if num(d) else None  # noqa: E731
-    out += table(["D", "L", "N", "model", "exact-path acc", "first-node acc", "1/D"],
+    out += table(["D", "L", "N", "model", "exact-path acc", "first-node acc", "1/D", "final training loss", "training wall"],
                  [[fmt(r.get("D"), ".0f"), fmt(r.get("L"), ".0f"), fmt(r.get("N"), ".0f"), text(r.get("model")),
-                   fmt(r.get("accuracy")), fmt(r.get("first_node_accuracy")), fmt(inv(r.get("D")))] for r in runs])
+                   fmt(r.get("accuracy")), fmt(r.get("first_node_accuracy")), fmt(inv(r.get("D"))),
+                   fmt(r.get("train_loss")), wall_time(r.get("train_seconds"))] for r in runs])
     # One group of bars per (D, L, N) setting, one colour per model.
     groups = {}
     for r in runs:

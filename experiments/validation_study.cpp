@@ -55,6 +55,7 @@ preset full() {
   p.path_star.train.iterations = 2000;
   p.path_star.train.batch = 32;
   p.path_star.train.eval_interval = 250;
+  p.path_star.clean_loss = 1;  // the clean stream's own next-token loss: without it no slot learns the lookup (docs/path-star.md)
   p.infill_tasks = {{"WFC F4 K2", {3, 1}}, {"WFC F4 K2, any-order", {3, 1}}, {"WFC F8 K2", {4, 4}}};
   p.infill.windows = 512;
   p.adaptivity.windows = 40;
@@ -126,7 +127,8 @@ int run(const options& o) {
   for (const auto& part : parts)
     if (part != "lm" && part != "path_star" && part != "infilling" && part != "adaptivity")
       throw wfc::config_error("--parts takes lm, path_star, infilling and adaptivity, not '" + part + "'");
-  if (o.preset == "full" && o.data.empty())
+  const bool text_parts = parts.count("lm") || parts.count("infilling") || parts.count("adaptivity");  // path_star needs no text
+  if (o.preset == "full" && text_parts && o.data.empty())
     throw wfc::config_error("the full study trains on a text file: give --data path/to/tinyshakespeare.txt");
   const preset p = o.preset == "full" ? full() : small();
 

@@ -165,20 +165,32 @@ inline void print_scores(const json& runs) {
 
 inline json run_path_star(const path_star_settings& s) {
   json runs = json::array();
+  // Trains one model, then scores it: each row gets the model's training wall time and final loss.
+  auto trained = [&](auto& model, const wfc::path_star_config& g, const std::string& name, auto&& scores) {
+    const auto began = std::chrono::steady_clock::now();
+    const double loss = train_on_graphs(model, g, s, name);
+    const double seconds = seconds_since(began);
+    json rows = scores(model);
+    for (auto& r : rows) r["train_seconds"] = seconds, r["train_loss"] = loss;
+    return rows;
+  };
   for (index_t D : s.arms) {
     const wfc::path_star_config g{D, s.arm_length, s.labels};
     g.validate();
     const std::string graphs = " (D " + std::to_string(D) + ")";
     gpt_rotary gpt = make_gpt(g, s);
-    train_on_graphs(gpt, g, s, "GPT" + graphs);
-    json scored = json::array({score_gpt(gpt, g, s.test_graphs)});
+    json scored = trained(gpt, g, "GPT" + graphs, [&](gpt_rotary& m) { return json::array({score_gpt(m, g, s.test_graphs)}); });
     wfc_default model = make_wfc(g, s);
-    train_on_graphs(model, g, s, "WFC" + graphs);
-    for (const auto& r : score_wfc(model, g, s, s.test_graphs)) scored.push_back(r);
+    for (auto& r : trained(model, g, "WFC" + graphs, [&](wfc_default& m) { return score_wfc(m, g, s, s.test_graphs); }))
+      scored.push_back(r);
     print_scores(scored);
     for (const auto& r : scored) runs.push_back(r);
   }
-  return {{"runs", runs}};
+  const wfc::trainer_settings& t = s.train;
+  return {{"runs", runs},
+          {"settings", {{"iterations", t.iterations}, {"batch", t.batch}, {"graphs", t.iterations * t.batch}, {"layers", s.layers},
+                        {"heads", s.heads}, {"width", s.width}, {"steps", s.steps}, {"future", s.future}, {"any_order", s.any_order},
+                        {"clean_loss", s.clean_loss}, {"answer_every", s.answer_every}}}};
 }
 
 }  // namespace study
