@@ -11,6 +11,7 @@
 // iteration, graphs and answer tokens seen, wall seconds, mean training loss since the last row,
 // exact-path and first-node accuracy).
 #include "study/path_star.hpp"
+#include "wfc/io/run_lock.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -147,6 +148,7 @@ int run(options o) {
     std::filesystem::create_directories(o.out);
   }
   wfc::check_writable(o.out + "/checkpoint.safetensors", "--out");
+  const wfc::run_lock lock(o.out + "/run.lock", "the run in '" + o.out + "'");  // one process per run folder
   if (o.model == "gpt") {
     gpt_rotary gpt = make_gpt(g, o.s);
     return run_model(gpt, o, g);

@@ -1,6 +1,6 @@
 // What keeps a long run's work: a stop signal that ends training after a whole step (a second one
 // at once), a failed write (a full disk) that leaves the previous checkpoint whole, paths checked
-// before the first step, the text's fingerprint, and a checkpoint's header read without its weights.
+// before the first step, one writer per run, the text's fingerprint, and a checkpoint's header read without its weights.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +20,7 @@
 #include "wfc/data/fingerprint.hpp"
 #include "wfc/io/checkpoint.hpp"
 #include "wfc/io/file_checks.hpp"
+#include "wfc/io/run_lock.hpp"
 #include "wfc/train/stop_signals.hpp"
 
 using namespace wfc;
@@ -151,6 +152,41 @@ TEST_CASE("check_writable refuses a missing folder and a folder, says why, and l
   CHECK(kind_of_path(path) == path_kind::missing);
   CHECK(kind_of_path(".") == path_kind::directory);
   CHECK(free_bytes(path) > 0);
+}
+
+TEST_CASE("a run lock admits one holder at a time, names the holder's pid to a second, and is free again when released", "[io]") {
+  const std::string path = temp_path("run.lock");
+  {
+    run_lock first(path, "the run 'm.safetensors'");
+    // flock locks belong to an open file: a second open in this same process competes like another process
+    require_throws_containing<io_error>([&] { run_lock second(path, "the run 'm.safetensors'"); },
+                                        "the run 'm.safetensors' is in use by another run (pid " + std::to_string(::getpid()) +
+                                            ", lock file '" + path + "')");
+    run_lock moved(std::move(first));  // the lock goes with the object
+    CHECK_THROWS_AS(run_lock(path, "the run"), io_error);
+  }
+  run_lock again(path, "the run");  // released by the destructor
+  CHECK(again.path() == path);
+  // a child process that dies holding the lock leaves it free: the system drops it at exit
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    try {
+      run_lock held(path + ".child", "the run");
+      ::_exit(0);
+    } catch (...) {
+      ::_exit(1);
+    }
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  run_lock after_child(path + ".child", "the run");
+  require_throws_containing<io_error>([] { run_lock(std::string("/no/such/folder/run.lock"), "--out"); },
+                                      "cannot create the lock file '/no/such/folder/run.lock' for --out");
+  std::remove(path.c_str());
+  std::remove((path + ".child").c_str());
 }
 
 TEST_CASE("a text's fingerprint is FNV-1a 64 of its bytes, sampled beyond 64 MiB", "[data]") {

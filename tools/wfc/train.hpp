@@ -19,6 +19,7 @@
 
 #include "metrics.hpp"
 #include "models.hpp"
+#include "wfc/io/run_lock.hpp"
 
 namespace wfc_cli {
 
@@ -279,13 +280,16 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
 }
 
 // Everything before the first step, each rank alike; `writer` (rank 0) checks the paths it will
-// write and opens the metrics.
-inline void prepare_training(train_options& o, bool writer, std::optional<wfc::checkpoint>& resumed, model_choice& choice,
-                             wfc::trainer_settings& settings, provenance& origin, std::optional<metrics_file>& metrics,
+// write, locks the checkpoint against a second run writing it, and opens the metrics.
+inline void prepare_training(train_options& o, bool writer, std::optional<wfc::run_lock>& lock, std::optional<wfc::checkpoint>& resumed,
+                             model_choice& choice, wfc::trainer_settings& settings, provenance& origin, std::optional<metrics_file>& metrics,
                              std::optional<wfc::char_tokenizer>& tokenizer, std::optional<wfc::text_dataset>& dataset) {
   using namespace wfc;
   o.validate();
-  if (writer) o.check_paths();
+  if (writer) {
+    o.check_paths();
+    lock.emplace(o.out + ".lock", "--out '" + o.out + "'");
+  }
   wfc_examples::set_threads(o.threads);
   origin.command = o.command;
   origin.data_path = o.data;
@@ -331,7 +335,8 @@ int run_train(train_options& o, const Group& group) {
   std::optional<metrics_file> metrics;
   std::optional<char_tokenizer> tok;
   std::optional<text_dataset> data;
-  group.together([&] { prepare_training(o, group.rank() == 0, resumed, choice, settings, origin, metrics, tok, data); });
+  std::optional<run_lock> lock;  // held to the end of the run
+  group.together([&] { prepare_training(o, group.rank() == 0, lock, resumed, choice, settings, origin, metrics, tok, data); });
   // Every rank must start from the same text and checkpoint (nothing is broadcast: each reads its own).
   if (group.size() > 1) {
     const std::string mine = origin.data.describe() + (resumed ? "|" + resumed->provenance().dump() : std::string());
