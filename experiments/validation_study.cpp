@@ -136,10 +136,11 @@ int run(const options& o) {
   const auto tok = wfc::char_tokenizer::from_text(text);
   const wfc::text_dataset data(tok.encode(text));
   json results = {{"preset", o.preset},
-                  {"data", (o.data.empty() ? std::string("the generated play") : o.data) + ": " +
-                               std::to_string(data.size(wfc::split::train)) + " training and " +
-                               std::to_string(data.size(wfc::split::validation)) + " validation characters, " +
-                               std::to_string(tok.vocab_size()) + " distinct"},
+                  {"data", !text_parts ? std::string("none (path-star graphs only)")
+                                       : (o.data.empty() ? std::string("the generated play") : o.data) + ": " +
+                                             std::to_string(data.size(wfc::split::train)) + " training and " +
+                                             std::to_string(data.size(wfc::split::validation)) + " validation characters, " +
+                                             std::to_string(tok.vocab_size()) + " distinct"},
                   {"threads", wfc_examples::thread_note<backend>()}};
   std::fprintf(stderr, "validation study, preset %s: %s\n", o.preset.c_str(), results["data"].get<std::string>().c_str());
 

@@ -133,23 +133,56 @@ inline json score_gpt(gpt_rotary& gpt, const wfc::path_star_config& g, index_t g
   });
 }
 
+// In which order a confidence-ordered decoder fixed the answer's L nodes, over the test graphs:
+// the target (node L) first, strictly backward from it (L, L − 1, …, 1: the masked-diffusion chain
+// of one edge lookup each), or strictly forward (1, 2, …, L: a GPT's order, the first node guessed).
+struct collapse_orders {
+  index_t graphs = 0, target_first = 0, backward = 0, forward = 0;
+
+  void add(const std::vector<index_t>& order, index_t L) {  // order: answer indices 0 … L − 1, as collapsed
+    ++graphs;
+    if (order.empty()) return;
+    target_first += order.front() == L - 1;
+    bool down = index_t(order.size()) >= L, up = down;
+    for (index_t i = 0; i < L && i < index_t(order.size()); ++i) {
+      down = down && order[std::size_t(i)] == L - 1 - i;
+      up = up && order[std::size_t(i)] == i;
+    }
+    backward += down, forward += up;
+  }
+  json to_json() const {
+    const double n = graphs ? double(graphs) : 1.0;
+    return {{"target_first", double(target_first) / n}, {"backward", double(backward) / n}, {"forward", double(forward) / n}};
+  }
+};
+
 // The WFC model's greedy answers under each collapse policy, scored: first-future (autoregression),
-// most confident first (by entropy, and by margin), the target pinned first, every slot at once.
+// most confident first (by entropy, and by margin; with the order in which they fixed the nodes),
+// the target pinned first, every slot at once.
 inline json score_wfc(wfc_default& model, const wfc::path_star_config& g, const path_star_settings& s, index_t graphs) {
   const wfc::sampler greedy{0.0};
   const auto solver = wfc_solver(s);
-  auto decode = [&](auto policy) {
-    return [&, policy](const wfc::path_star_graph& graph) {
+  // `orders`, if given, gets each graph's collapse order (answer indices, first decision first).
+  auto decode = [&](auto policy, collapse_orders* orders = nullptr) {
+    return [&, policy, orders](const wfc::path_star_graph& graph) {
       wfc::generation_settings settings;
       settings.max_tokens = g.answer_length();
-      return wfc::make_generator(model, policy, greedy, solver).run(graph.prompt, settings).tokens;
+      std::vector<index_t> order;
+      auto result = wfc::make_generator(model, policy, greedy, solver).run(graph.prompt, settings, [&](const wfc::generation_step& step) {
+        for (const auto& pick : step.picks) order.push_back(step.position + pick.slot - index_t(graph.prompt.size()));
+      });
+      if (orders) orders->add(order, g.answer_length());
+      return result.tokens;
     };
   };
   namespace collapse = wfc::collapse;
   json runs = json::array();
   runs.push_back(score(g, graphs, "WFC, first_future", decode(collapse::first_future{})));
-  runs.push_back(score(g, graphs, "WFC, most confident (entropy)", decode(collapse::most_confident{1})));
-  runs.push_back(score(g, graphs, "WFC, most confident (margin)", decode(collapse::most_confident{1, collapse::confidence::margin})));
+  collapse_orders by_entropy, by_margin;
+  runs.push_back(score(g, graphs, "WFC, most confident (entropy)", decode(collapse::most_confident{1}, &by_entropy)));
+  runs.back()["collapse_order"] = by_entropy.to_json();
+  runs.push_back(score(g, graphs, "WFC, most confident (margin)", decode(collapse::most_confident{1, collapse::confidence::margin}, &by_margin)));
+  runs.back()["collapse_order"] = by_margin.to_json();
   runs.push_back(score(g, graphs, "WFC, target first", [&](const wfc::path_star_graph& graph) {
     return decode(collapse::target{g.answer_length() - 1, graph.target})(graph);
   }));
@@ -158,9 +191,16 @@ inline json score_wfc(wfc_default& model, const wfc::path_star_config& g, const 
 }
 
 inline void print_scores(const json& runs) {
-  for (const auto& r : runs)
-    std::fprintf(stderr, "  D %lld, %s: exact paths %.3f, first node %.3f\n", static_cast<long long>(r["D"].get<index_t>()),
+  for (const auto& r : runs) {
+    std::fprintf(stderr, "  D %lld, %s: exact paths %.3f, first node %.3f", static_cast<long long>(r["D"].get<index_t>()),
                  r["model"].get<std::string>().c_str(), r["accuracy"].get<double>(), r["first_node_accuracy"].get<double>());
+    if (r.contains("collapse_order")) {
+      const json& o = r["collapse_order"];
+      std::fprintf(stderr, "; order: target first %.3f, backward %.3f, forward %.3f", o["target_first"].get<double>(),
+                   o["backward"].get<double>(), o["forward"].get<double>());
+    }
+    std::fprintf(stderr, "\n");
+  }
 }
 
 inline json run_path_star(const path_star_settings& s) {
