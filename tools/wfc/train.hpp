@@ -279,16 +279,30 @@ int train_model(const train_options& o, const wfc::text_dataset& data, const wfc
   return 0;
 }
 
+// What a run needs before its first step: filled by prepare_training, alive until the run ends.
+struct prepared_run {
+  std::optional<wfc::run_lock> lock;  // rank 0's, on the checkpoint it writes
+  std::optional<wfc::checkpoint> resumed;
+  model_choice choice;
+  wfc::trainer_settings settings;
+  provenance origin;
+  std::optional<metrics_file> metrics;
+  std::optional<wfc::char_tokenizer> tokenizer;
+  std::optional<wfc::text_dataset> dataset;
+};
+
 // Everything before the first step, each rank alike; `writer` (rank 0) checks the paths it will
 // write, locks the checkpoint against a second run writing it, and opens the metrics.
-inline void prepare_training(train_options& o, bool writer, std::optional<wfc::run_lock>& lock, std::optional<wfc::checkpoint>& resumed,
-                             model_choice& choice, wfc::trainer_settings& settings, provenance& origin, std::optional<metrics_file>& metrics,
-                             std::optional<wfc::char_tokenizer>& tokenizer, std::optional<wfc::text_dataset>& dataset) {
+inline void prepare_training(train_options& o, bool writer, prepared_run& run) {
   using namespace wfc;
+  std::optional<checkpoint>& resumed = run.resumed;
+  provenance& origin = run.origin;
+  run.choice = o.choice;
+  run.settings = o.train;
   o.validate();
   if (writer) {
     o.check_paths();
-    lock.emplace(o.out + ".lock", "--out '" + o.out + "'");
+    run.lock.emplace(o.out + ".lock", "--out '" + o.out + "'");
   }
   wfc_examples::set_threads(o.threads);
   origin.command = o.command;
@@ -297,11 +311,11 @@ inline void prepare_training(train_options& o, bool writer, std::optional<wfc::r
     resumed.emplace(checkpoint::load(o.resume));
     if (!resumed->has_training())
       throw io_error(o.resume + " holds no training state (saved without an optimiser); it cannot be resumed");
-    choice = model_choice::of(*resumed);
-    settings = resumed->settings();
+    run.choice = model_choice::of(*resumed);
+    run.settings = resumed->settings();
     origin.earlier = resumed->provenance();
   }
-  metrics.emplace(writer ? o.metrics : std::string(), resumed.has_value());
+  run.metrics.emplace(writer ? o.metrics : std::string(), resumed.has_value());
   const std::string text = read_text_file(o.data);
   if (text.empty()) throw io_error("'" + o.data + "' holds no text (an empty file, or a directory?)");
   origin.data = data_fingerprint::of(text);
@@ -318,8 +332,8 @@ inline void prepare_training(train_options& o, bool writer, std::optional<wfc::r
       std::printf("note: --allow-other-data: going on with '%s' (%s), not the text the run began on (%s)\n", o.data.c_str(),
                   origin.data.describe().c_str(), trained_on.describe().c_str());
   }
-  const char_tokenizer& tok = tokenizer.emplace(resumed ? resumed->tokenizer() : char_tokenizer::from_text(text));
-  const text_dataset& data = dataset.emplace(tok.encode(text));  // resuming: a character the checkpoint's vocabulary lacks is an error naming it
+  const char_tokenizer& tok = run.tokenizer.emplace(resumed ? resumed->tokenizer() : char_tokenizer::from_text(text));
+  const text_dataset& data = run.dataset.emplace(tok.encode(text));  // resuming: a character the checkpoint's vocabulary lacks is an error naming it
   std::printf("data: %s: %lld train and %lld validation tokens, %lld distinct\n", o.data.c_str(),
               static_cast<long long>(data.size(split::train)), static_cast<long long>(data.size(split::validation)),
               static_cast<long long>(tok.vocab_size()));
@@ -328,15 +342,10 @@ inline void prepare_training(train_options& o, bool writer, std::optional<wfc::r
 template <class Group>
 int run_train(train_options& o, const Group& group) {
   using namespace wfc;
-  std::optional<checkpoint> resumed;
-  model_choice choice = o.choice;
-  trainer_settings settings = o.train;
-  provenance origin;
-  std::optional<metrics_file> metrics;
-  std::optional<char_tokenizer> tok;
-  std::optional<text_dataset> data;
-  std::optional<run_lock> lock;  // held to the end of the run
-  group.together([&] { prepare_training(o, group.rank() == 0, lock, resumed, choice, settings, origin, metrics, tok, data); });
+  prepared_run run;  // its lock is held to the end of the run
+  group.together([&] { prepare_training(o, group.rank() == 0, run); });
+  const std::optional<checkpoint>& resumed = run.resumed;
+  const provenance& origin = run.origin;
   // Every rank must start from the same text and checkpoint (nothing is broadcast: each reads its own).
   if (group.size() > 1) {
     const std::string mine = origin.data.describe() + (resumed ? "|" + resumed->provenance().dump() : std::string());
@@ -344,9 +353,9 @@ int run_train(train_options& o, const Group& group) {
       throw config_error("the ranks read different texts or checkpoints at '" + o.data + "'" + (resumed ? " and '" + o.resume + "'" : "") +
                          ": put them on a filesystem every node sees (this rank's text: " + origin.data.describe() + ")");
   }
-  return with_model_type(choice, [&](auto tag) {
+  return with_model_type(run.choice, [&](auto tag) {
     using Model = typename decltype(tag)::type;
-    return train_model<Model>(o, *data, *tok, resumed ? &*resumed : nullptr, settings, *metrics, origin, group);
+    return train_model<Model>(o, *run.dataset, *run.tokenizer, resumed ? &*resumed : nullptr, run.settings, *run.metrics, origin, group);
   });
 }
 
