@@ -75,9 +75,9 @@ int run_model(Model& model, const options& o, const wfc::path_star_config& g) {
   auto save = [&](std::int64_t iteration) {
     wfc::save_checkpoint(saved, model, tokens, optimizer, iteration, s.train,
                          {{"seconds", seconds + seconds_since(began)}, {"model", o.model}, {"arms", g.arms}, {"arm_length", g.arm_length},
-                          {"labels", g.labels}, {"test_graphs", s.test_graphs}, {"answer_every", s.answer_every}, {"loss_sum", loss_sum}, {"slot_sum", slot_sum}, {"losses", losses}});
+                          {"labels", g.labels}, {"test_graphs", s.test_graphs}, {"answer_every", s.answer_every}, {"min_arms", s.min_arms}, {"loss_sum", loss_sum}, {"slot_sum", slot_sum}, {"losses", losses}});
   };
-  const std::string name = o.model + " D" + std::to_string(g.arms);
+  const std::string name = o.model + " D" + (s.min_arms > 0 && s.min_arms < g.arms ? std::to_string(s.min_arms) + "-" : "") + std::to_string(g.arms);
   for (std::int64_t it = start; it < s.train.iterations; ++it) {
     loss_sum += train_step(model, optimizer, g, s, it, name);
     if constexpr (std::is_same_v<Model, wfc_default>) slot_sum += double(model.last_cross_entropy());
@@ -131,6 +131,7 @@ int run(options o) {
     o.s.layers = layers, o.s.heads = heads, o.s.width = width;
     o.s.test_graphs = run.at("test_graphs").get<index_t>();
     o.s.answer_every = run.value("answer_every", index_t(2));  // runs saved before the option had 2
+    o.s.min_arms = run.value("min_arms", index_t(0));           // and every graph with D arms
     if (o.model == "wfc") o.s.steps = c.objective().steps, o.s.any_order = c.objective().any_order, o.s.future = c.wfc().future,
                            o.s.clean_loss = c.objective().clean_loss;
   }
@@ -139,6 +140,9 @@ int run(options o) {
   if (o.s.future < 0) throw wfc::config_error("--future must be 0 (F = L, the whole answer) or positive, got " + std::to_string(o.s.future));
   if (o.s.answer_every < 1)
     throw wfc::config_error("--answer-every must be at least 1 (1: every batch's block on the answer), got " + std::to_string(o.s.answer_every));
+  if (o.s.min_arms != 0 && (o.s.min_arms < 1 || o.s.min_arms > o.arms))
+    throw wfc::config_error("--min-arms must lie in [1, --arms = " + std::to_string(o.arms) + "] (or 0: every training graph has D arms), got " +
+                            std::to_string(o.s.min_arms));
   if (o.s.test_graphs < 1) throw wfc::config_error("--test-graphs must be at least 1, got " + std::to_string(o.s.test_graphs));
   const wfc::path_star_config g{o.arms, o.s.arm_length, o.s.labels};
   g.validate();
@@ -168,6 +172,7 @@ int main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   app.add_option("--model", o.model, "gpt (teacher-forced) or wfc (any-order reveals, F = L unless --future)");
   app.add_option("--arms", o.arms, "D, the arms of each graph");
+  app.add_option("--min-arms", o.s.min_arms, "training graphs draw their arms uniformly from [this, D], left-padded with edge ends (0: all have D; held-out graphs always have D)");
   app.add_option("--arm-length", o.s.arm_length, "L, nodes per arm (the answer's length)");
   app.add_option("--labels", o.s.labels, "N, node labels to draw from");
   app.add_option("--layers", o.s.layers, "transformer blocks");

@@ -16,6 +16,7 @@ namespace study {
 
 struct path_star_settings {
   std::vector<index_t> arms{2, 5};  // D
+  index_t min_arms = 0;             // training graphs draw D from [min_arms, D], padded (0: all have D)
   index_t arm_length = 5, labels = 50;
   index_t layers = 4, heads = 4, width = 128;
   wfc::trainer_settings train;      // iterations, batch, lr schedule and AdamW (block and evaluation unused)
@@ -85,7 +86,7 @@ double train_step(Model& model, Optimizer& optimizer, const wfc::path_star_confi
                   const std::string& name) {
   const wfc::trainer_settings& t = s.train;
   std::vector<token_id> ids, targets;
-  wfc::path_star_batch(g, training_graphs, std::uint64_t(it * t.batch), t.batch, ids, targets);
+  wfc::path_star_batch(g, training_graphs, std::uint64_t(it * t.batch), t.batch, ids, targets, s.min_arms);
   model.zero_grad();
   const double loss = batch_loss(model, g, s, it, ids, targets, t.batch);
   if (!std::isfinite(loss)) throw wfc::value_error("path-star: " + name + " diverged at iteration " + std::to_string(it + 1));

@@ -90,3 +90,50 @@ TEST_CASE("path-star configurations that cannot hold distinct labels are refused
   require_throws_containing<config_error>([] { make_path_star(path_star_config{5, 5, 25}, 1, 0); }, "26 nodes need as many distinct labels");
   require_throws_containing<config_error>([] { make_path_star(path_star_config{0, 5, 50}, 1, 0); }, "at least one arm");
 }
+
+TEST_CASE("mixed-degree rows: each graph draws its arms from [min_arms, D], left-padded with edge ends to the D layout",
+          "[data][path_star]") {
+  const path_star_config c{5, 5, 50};
+  const index_t T = c.training_length(), P = c.prompt_length(), count = 400;
+  std::vector<token_id> ids, targets, plain_ids, plain_targets;
+  // Without min_arms (0, or D itself) the rows are the single-degree rows.
+  path_star_batch(c, 9, 0, 4, plain_ids, plain_targets);
+  for (index_t same : {index_t(0), c.arms}) {
+    path_star_batch(c, 9, 0, 4, ids, targets, same);
+    REQUIRE(ids == plain_ids);
+    REQUIRE(targets == plain_targets);
+  }
+  path_star_batch(c, 9, 100, count, ids, targets, 2);
+  std::map<index_t, int> degrees;
+  for (index_t b = 0; b < count; ++b) {
+    const std::uint64_t index = std::uint64_t(100 + b);
+    const index_t arms = path_star_arms(c, 2, 9, index);
+    REQUIRE((arms >= 2 && arms <= c.arms));
+    ++degrees[arms];
+    // The row is that degree's graph of the same index, behind edge ends; the question and the
+    // answer sit where a D-arm graph has them, and only the answer is scored.
+    const path_star_graph g = make_path_star(path_star_config{arms, c.arm_length, c.labels}, 9, index);
+    const index_t pad = P - index_t(g.prompt.size());
+    REQUIRE(pad == 3 * (c.arms - arms) * c.arm_length);
+    for (index_t t = 0; t < T; ++t) {
+      const token_id expected = t < pad ? c.edge_end() : t < P ? g.prompt[std::size_t(t - pad)] : g.answer[std::size_t(t - P)];
+      REQUIRE(ids[std::size_t(b * T + t)] == expected);
+      REQUIRE(targets[std::size_t(b * T + t)] == (t < P - 1 ? ignore_index : g.answer[std::size_t(t - P + 1)]));
+    }
+    // The same graph whatever the batch it is drawn in.
+    std::vector<token_id> one, one_targets;
+    if (b % 97 == 0) {
+      path_star_batch(c, 9, index, 1, one, one_targets, 2);
+      REQUIRE(std::equal(one.begin(), one.end(), ids.begin() + b * T));
+    }
+  }
+  // Every degree about equally often (100 expected of each).
+  REQUIRE(degrees.size() == 4);
+  for (const auto& [arms, n] : degrees) {
+    INFO("arms " << arms);
+    REQUIRE((n > 65 && n < 135));
+  }
+  require_throws_containing<config_error>([&] { path_star_batch(c, 9, 0, 1, ids, targets, 6); }, "the fewest arms must lie in [1, 5]");
+  require_throws_containing<config_error>([&] { path_star_batch(c, 9, 0, 1, ids, targets, -1); }, "got -1");
+  require_throws_containing<config_error>([&] { make_padded_path_star(c, 6, 9, 0); }, "needs 1 to 5 arms, got 6");
+}

@@ -78,16 +78,42 @@ inline path_star_graph make_path_star(const path_star_config& c, std::uint64_t s
   return g;
 }
 
+// Mixed degrees (a curriculum of easier graphs beside the hard ones): graph `index` of stream `seed`
+// draws its arm count uniformly from [min_arms, c.arms]; with min_arms = c.arms (or 0) every graph
+// has c.arms. A draw of its own stream, so the graph itself is make_path_star's for that degree.
+inline index_t path_star_arms(const path_star_config& c, index_t min_arms, std::uint64_t seed, std::uint64_t index) {
+  if (min_arms == 0 || min_arms == c.arms) return c.arms;
+  if (min_arms < 1 || min_arms > c.arms)
+    throw config_error("path-star: the fewest arms must lie in [1, " + std::to_string(c.arms) + "] (or 0: all graphs have " +
+                       std::to_string(c.arms) + "), got " + std::to_string(min_arms));
+  const index_t span = c.arms - min_arms + 1;
+  const counter_rng rng(seed, index);
+  return min_arms + std::min(span - 1, index_t(rng.uniform<double>(std::uint64_t(1) << 40) * double(span)));
+}
+
+// Graph `index` of stream `seed` with `arms` ≤ c.arms arms, its prompt left-padded with edge ends to
+// c's prompt length: the question and the answer sit where they sit in a c.arms graph, and the
+// padding reads as empty edges, so the vocabulary and the rows are c's.
+inline path_star_graph make_padded_path_star(const path_star_config& c, index_t arms, std::uint64_t seed, std::uint64_t index) {
+  if (arms < 1 || arms > c.arms)
+    throw config_error("path-star: a padded graph needs 1 to " + std::to_string(c.arms) + " arms, got " + std::to_string(arms));
+  path_star_graph g = make_path_star(path_star_config{arms, c.arm_length, c.labels}, seed, index);
+  g.prompt.insert(g.prompt.begin(), std::size_t(c.prompt_length()) - g.prompt.size(), c.edge_end());
+  return g;
+}
+
 // A training batch of graphs first … first + count − 1 of stream `seed`: rows of
 // training_length() inputs; each answer token is the target of the input before it, and every
-// other target is ignore_index (the prompt is given, not predicted).
+// other target is ignore_index (the prompt is given, not predicted). With min_arms, graphs of
+// min_arms … c.arms arms, padded (path_star_arms, make_padded_path_star).
 inline void path_star_batch(const path_star_config& c, std::uint64_t seed, std::uint64_t first, index_t count,
-                            std::vector<token_id>& ids, std::vector<token_id>& targets) {
+                            std::vector<token_id>& ids, std::vector<token_id>& targets, index_t min_arms = 0) {
   const index_t T = c.training_length(), P = c.prompt_length();
   ids.assign(std::size_t(count * T), 0);
   targets.assign(std::size_t(count * T), ignore_index);
   for (index_t b = 0; b < count; ++b) {
-    const path_star_graph g = make_path_star(c, seed, first + std::uint64_t(b));
+    const std::uint64_t index = first + std::uint64_t(b);
+    const path_star_graph g = make_padded_path_star(c, path_star_arms(c, min_arms, seed, index), seed, index);
     token_id* row = ids.data() + b * T;
     std::copy(g.prompt.begin(), g.prompt.end(), row);
     std::copy(g.answer.begin(), g.answer.end() - 1, row + P);
