@@ -1,7 +1,7 @@
 // Element-wise kernels, random initialisation, reductions, the optimiser step and the embedding
 // gather / scatter on every backend, at the largest activation of the model (the MLP's hidden
-// layer, [768, 512]), the residual stream [768, 128], the token embedding [65, 128], and the
-// whole parameter buffer.
+// layer, [768, 512]), the residual stream [768, 128], the token embedding [65, 128], the whole
+// parameter buffer, and rotary positions on the q and k of the qkv buffer [768, 384].
 // Counters are the bytes each call must move at least, in GB/s.
 #include "common.hpp"
 #include "main.hpp"
@@ -137,6 +137,24 @@ void bm_scatter_add_rows(benchmark::State& state) {
   count_bytes(state, bytes_of(3 * out_grad.size()) + bytes_of<wfc::token_id>(rows));
 }
 
+// Rotary positions on the q and k slices of the attention's [768, 3·128] qkv buffer, forward and
+// inverse: a batch's positions (12 sequences of 0 … 63, each position's angles once) and as many
+// distinct positions (every row's own angles, the cost before positions were shared).
+template <class B>
+void bm_rotary(benchmark::State& state, bool batch_positions) {
+  auto qkv = random_tensor<float, 2, B>(wfc::shape<2>{{rows, 3 * channels}}, 1);
+  std::vector<wfc::token_id> at;
+  for (index_t r = 0; r < rows; ++r) at.push_back(wfc::token_id(batch_positions ? r % block : r));
+  const wfc::tensor<wfc::token_id, 1, B> positions(wfc::shape<1>{{rows}}, at);
+  time_kernel<B>(state, [&] {
+    for (bool inverse : {false, true})
+      for (index_t part : {0, 1})
+        wfc::rotary_embedding(B{}, qkv.view().slice(1, part * channels, (part + 1) * channels), positions.cview(), head_dim, 1e4,
+                              inverse);
+  });
+  count_bytes(state, bytes_of(8 * rows * channels));  // q and k in and out, twice
+}
+
 }  // namespace
 
 void register_benchmarks() {
@@ -159,6 +177,9 @@ void register_benchmarks() {
           [](auto be) { return bm_gather_rows<decltype(be)>; });
   add_all("scatter_add_rows", dims({{"r", rows}, {"v", vocab}, {"c", channels}}),
           [](auto be) { return bm_scatter_add_rows<decltype(be)>; });
+  const std::string qkv = dims({{"r", rows}, {"c", 3 * channels}, {"dh", head_dim}});
+  add_all("rotary_batch_positions", qkv, [](auto be) { return [](benchmark::State& s) { bm_rotary<decltype(be)>(s, true); }; });
+  add_all("rotary_distinct_positions", qkv, [](auto be) { return [](benchmark::State& s) { bm_rotary<decltype(be)>(s, false); }; });
 }
 
 }  // namespace wfc_bench

@@ -85,6 +85,36 @@ TEMPLATE_LIST_TEST_CASE("rotary_embedding on the q and k slices of a qkv buffer,
   }
 }
 
+TEMPLATE_LIST_TEST_CASE("rotary_embedding on a batch of sequences (positions repeating) matches the reference and each row alone",
+                        "[kernels][rotary]", backend_configs) {
+  using B = typename TestType::backend;
+  using T = typename TestType::value_type;
+  // 4 sequences of 13 positions from 7 on (a window after a warm start): the CPU backend computes
+  // each position's angles once here, and row by row where every row is alone.
+  const index_t sequences = 4, steps = 13, rows = sequences * steps, heads = 2, head_width = 16, cols = heads * head_width;
+  std::vector<token_id> pos;
+  for (index_t r = 0; r < rows; ++r) pos.push_back(token_id(7 + r % steps));
+  tensor<token_id, 1, B> positions(shape<1>{{rows}}, pos);
+  tensor<token_id, 1, reference> rpositions(shape<1>{{rows}}, pos);
+  const auto xv = rounded<T>(random_values(rows * cols, 331));
+  for (bool inverse : {false, true}) {
+    CAPTURE(inverse);
+    padded_matrix<T, B> x(rows, cols, xv, 3);
+    padded_matrix<double, reference> rx(rows, cols, xv, 0);
+    rotary_embedding(B{}, x.view(), positions.cview(), head_width, 1e4, inverse);
+    rotary_embedding(reference{}, rx.view(), rpositions.cview(), head_width, 1e4, inverse);
+    require_close<T>(x.values(), rx.values());
+    REQUIRE(x.padding_intact());
+    // Row by row (one position each): the very same values.
+    auto one = make_tensor<T, B>(shape<2>{{rows, cols}}, xv);
+    for (index_t r = 0; r < rows; ++r) {
+      tensor<token_id, 1, B> at(shape<1>{{1}}, std::vector<token_id>{pos[std::size_t(r)]});
+      rotary_embedding(B{}, one.view().slice(0, r, r + 1), at.cview(), head_width, 1e4, inverse);
+    }
+    REQUIRE(values_of(one) == x.values());
+  }
+}
+
 TEMPLATE_LIST_TEST_CASE("rotary_embedding inverse undoes forward", "[kernels][rotary]", backend_configs) {
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
