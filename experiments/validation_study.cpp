@@ -40,7 +40,7 @@ std::vector<lm_variant> variants() {
       {"WFC F4 K2, causal slots", 4, 2, "pinned", "causal"},
       {"WFC F4 K2, drifting past", 4, 2, "drifting"},
       {"WFC F4 K2, deep supervision + velocity penalty", 4, 2, "pinned", "bidirectional", 0.5, 0.1, true},
-      // configs/shakespeare-wfc.json: K ~ log-normal Poisson (mean 3, at most 8, backprop through 4),
+      // configs/wfc-rolling.json: K ~ log-normal Poisson (mean 3, at most 8, backprop through 4),
       // rolling training over F − 1 slides (docs/rolling.md)
       {"WFC F4, rolling training", 4, 8, "pinned", "bidirectional", 1.0, 0.5, true, 3, 4, 0.8, 3},
       // any-order reveals (as masked diffusion) instead of reveal 0.1: the price for plain generation, the gain for infilling
