@@ -146,6 +146,11 @@ int run(options o) {
   if (o.s.test_graphs < 1) throw wfc::config_error("--test-graphs must be at least 1, got " + std::to_string(o.s.test_graphs));
   const wfc::path_star_config g{o.arms, o.s.arm_length, o.s.labels};
   g.validate();
+  // Every degree's answer must start where a block does, as D's does (its prompt is 3·L·D + 3 long).
+  const index_t F = o.s.future > 0 ? o.s.future : g.arm_length;
+  if (o.model == "wfc" && o.s.min_arms > 0 && o.s.min_arms < g.arms && (3 * g.arm_length) % F != 0)
+    throw wfc::config_error("--min-arms with the WFC model needs F (--future " + std::to_string(F) + ") to divide 3·L = " +
+                            std::to_string(3 * g.arm_length) + ", so that the blocks put on the answer start at every degree's answer");
   if (!o.resume) {
     if (std::filesystem::exists(o.out + "/curve.csv"))
       throw wfc::config_error("'" + o.out + "/curve.csv' exists already: continue that run with --resume, or choose another --out");
@@ -172,7 +177,7 @@ int main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   app.add_option("--model", o.model, "gpt (teacher-forced) or wfc (any-order reveals, F = L unless --future)");
   app.add_option("--arms", o.arms, "D, the arms of each graph");
-  app.add_option("--min-arms", o.s.min_arms, "training graphs draw their arms uniformly from [this, D], left-padded with edge ends (0: all have D; held-out graphs always have D)");
+  app.add_option("--min-arms", o.s.min_arms, "training graphs draw their arms uniformly from [this, D], shorter rows filled up after the answer (0: all have D; held-out graphs always have D)");
   app.add_option("--arm-length", o.s.arm_length, "L, nodes per arm (the answer's length)");
   app.add_option("--labels", o.s.labels, "N, node labels to draw from");
   app.add_option("--layers", o.s.layers, "transformer blocks");

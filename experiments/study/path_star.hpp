@@ -16,7 +16,7 @@ namespace study {
 
 struct path_star_settings {
   std::vector<index_t> arms{2, 5};  // D
-  index_t min_arms = 0;             // training graphs draw D from [min_arms, D], padded (0: all have D)
+  index_t min_arms = 0;             // training graphs draw D from [min_arms, D], short rows filled up (0: all have D)
   index_t arm_length = 5, labels = 50;
   index_t layers = 4, heads = 4, width = 128;
   wfc::trainer_settings train;      // iterations, batch, lr schedule and AdamW (block and evaluation unused)

@@ -91,10 +91,10 @@ TEST_CASE("path-star configurations that cannot hold distinct labels are refused
   require_throws_containing<config_error>([] { make_path_star(path_star_config{0, 5, 50}, 1, 0); }, "at least one arm");
 }
 
-TEST_CASE("mixed-degree rows: each graph draws its arms from [min_arms, D], left-padded with edge ends to the D layout",
+TEST_CASE("mixed-degree rows: each graph draws its arms from [min_arms, D], and a shorter row is filled up after its answer",
           "[data][path_star]") {
   const path_star_config c{5, 5, 50};
-  const index_t T = c.training_length(), P = c.prompt_length(), count = 400;
+  const index_t T = c.training_length(), count = 400;
   std::vector<token_id> ids, targets, plain_ids, plain_targets;
   // Without min_arms (0, or D itself) the rows are the single-degree rows.
   path_star_batch(c, 9, 0, 4, plain_ids, plain_targets);
@@ -110,19 +110,21 @@ TEST_CASE("mixed-degree rows: each graph draws its arms from [min_arms, D], left
     const index_t arms = path_star_arms(c, 2, 9, index);
     REQUIRE((arms >= 2 && arms <= c.arms));
     ++degrees[arms];
-    // The row is that degree's graph of the same index, behind edge ends; the question and the
-    // answer sit where a D-arm graph has them, and only the answer is scored.
-    const path_star_graph g = make_path_star(path_star_config{arms, c.arm_length, c.labels}, 9, index);
-    const index_t pad = P - index_t(g.prompt.size());
-    REQUIRE(pad == 3 * (c.arms - arms) * c.arm_length);
+    // The row starts as that degree's own row of the same graph (prompt, answer, scored the same)
+    // and is filled with unscored edge ends after it.
+    const path_star_config own{arms, c.arm_length, c.labels};
+    std::vector<token_id> short_ids, short_targets;
+    path_star_batch(own, 9, index, 1, short_ids, short_targets);
+    const index_t S = own.training_length();
+    REQUIRE(S == T - 3 * (c.arms - arms) * c.arm_length);
     for (index_t t = 0; t < T; ++t) {
-      const token_id expected = t < pad ? c.edge_end() : t < P ? g.prompt[std::size_t(t - pad)] : g.answer[std::size_t(t - P)];
-      REQUIRE(ids[std::size_t(b * T + t)] == expected);
-      REQUIRE(targets[std::size_t(b * T + t)] == (t < P - 1 ? ignore_index : g.answer[std::size_t(t - P + 1)]));
+      REQUIRE(ids[std::size_t(b * T + t)] == (t < S ? short_ids[std::size_t(t)] : c.edge_end()));
+      REQUIRE(targets[std::size_t(b * T + t)] == (t < S ? short_targets[std::size_t(t)] : ignore_index));
     }
+    REQUIRE(short_targets.back() == make_path_star(own, 9, index).target);  // the answer is scored, to its last node
     // The same graph whatever the batch it is drawn in.
-    std::vector<token_id> one, one_targets;
     if (b % 97 == 0) {
+      std::vector<token_id> one, one_targets;
       path_star_batch(c, 9, index, 1, one, one_targets, 2);
       REQUIRE(std::equal(one.begin(), one.end(), ids.begin() + b * T));
     }
@@ -135,5 +137,30 @@ TEST_CASE("mixed-degree rows: each graph draws its arms from [min_arms, D], left
   }
   require_throws_containing<config_error>([&] { path_star_batch(c, 9, 0, 1, ids, targets, 6); }, "the fewest arms must lie in [1, 5]");
   require_throws_containing<config_error>([&] { path_star_batch(c, 9, 0, 1, ids, targets, -1); }, "got -1");
-  require_throws_containing<config_error>([&] { make_padded_path_star(c, 6, 9, 0); }, "needs 1 to 5 arms, got 6");
+}
+
+TEST_CASE("a filled-up short row gives a causal model (the GPT) the loss and gradient of the short row alone",
+          "[data][path_star]") {
+  const path_star_config c{3, 3, 12};
+  std::uint64_t index = 0;
+  while (path_star_arms(c, 1, 5, index) != 1) ++index;  // a one-arm graph in rows of three-arm length
+  const path_star_config own{1, c.arm_length, c.labels};
+  std::vector<token_id> ids, targets, short_ids, short_targets;
+  path_star_batch(c, 5, index, 1, ids, targets, 1);
+  path_star_batch(own, 5, index, 1, short_ids, short_targets);
+  REQUIRE(short_ids.size() < ids.size());
+  gpt_config g;
+  g.vocab = c.vocab(), g.block = c.training_length(), g.width = 8, g.heads = 2, g.layers = 2;
+  gpt<double, reference, rotary_positions> model(g);
+  model.initialise(3);
+  auto loss_and_gradient = [&](const std::vector<token_id>& x, const std::vector<token_id>& y) {
+    model.zero_grad();
+    const double loss = model.forward(x, y, 1);
+    model.backward();
+    return std::pair{loss, std::vector<double>(model.gradients().data(), model.gradients().data() + model.gradients().size())};
+  };
+  const auto [filled, filled_gradient] = loss_and_gradient(ids, targets);
+  const auto [alone, alone_gradient] = loss_and_gradient(short_ids, short_targets);
+  REQUIRE(filled == Approx(alone).epsilon(1e-12));
+  require_close<double>(filled_gradient, alone_gradient);
 }

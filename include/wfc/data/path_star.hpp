@@ -91,29 +91,23 @@ inline index_t path_star_arms(const path_star_config& c, index_t min_arms, std::
   return min_arms + std::min(span - 1, index_t(rng.uniform<double>(std::uint64_t(1) << 40) * double(span)));
 }
 
-// Graph `index` of stream `seed` with `arms` ≤ c.arms arms, its prompt left-padded with edge ends to
-// c's prompt length: the question and the answer sit where they sit in a c.arms graph, and the
-// padding reads as empty edges, so the vocabulary and the rows are c's.
-inline path_star_graph make_padded_path_star(const path_star_config& c, index_t arms, std::uint64_t seed, std::uint64_t index) {
-  if (arms < 1 || arms > c.arms)
-    throw config_error("path-star: a padded graph needs 1 to " + std::to_string(c.arms) + " arms, got " + std::to_string(arms));
-  path_star_graph g = make_path_star(path_star_config{arms, c.arm_length, c.labels}, seed, index);
-  g.prompt.insert(g.prompt.begin(), std::size_t(c.prompt_length()) - g.prompt.size(), c.edge_end());
-  return g;
-}
-
 // A training batch of graphs first … first + count − 1 of stream `seed`: rows of
 // training_length() inputs; each answer token is the target of the input before it, and every
-// other target is ignore_index (the prompt is given, not predicted). With min_arms, graphs of
-// min_arms … c.arms arms, padded (path_star_arms, make_padded_path_star).
+// other target is ignore_index (the prompt is given, not predicted). With min_arms, each graph has
+// min_arms … c.arms arms (path_star_arms) and a row shorter than c's is filled up after its answer
+// with edge ends, unscored: a causal model computes on it what it computes on the short row alone
+// (a GPT; a WFC model's clean stream, and its slots, which see only what comes before their block),
+// so the easier graphs are short sequences, not long ones with a different layout.
 inline void path_star_batch(const path_star_config& c, std::uint64_t seed, std::uint64_t first, index_t count,
                             std::vector<token_id>& ids, std::vector<token_id>& targets, index_t min_arms = 0) {
-  const index_t T = c.training_length(), P = c.prompt_length();
-  ids.assign(std::size_t(count * T), 0);
+  const index_t T = c.training_length();
+  ids.assign(std::size_t(count * T), c.edge_end());
   targets.assign(std::size_t(count * T), ignore_index);
   for (index_t b = 0; b < count; ++b) {
     const std::uint64_t index = first + std::uint64_t(b);
-    const path_star_graph g = make_padded_path_star(c, path_star_arms(c, min_arms, seed, index), seed, index);
+    const path_star_config own{path_star_arms(c, min_arms, seed, index), c.arm_length, c.labels};
+    const path_star_graph g = make_path_star(own, seed, index);
+    const index_t P = own.prompt_length();
     token_id* row = ids.data() + b * T;
     std::copy(g.prompt.begin(), g.prompt.end(), row);
     std::copy(g.answer.begin(), g.answer.end() - 1, row + P);
