@@ -80,7 +80,8 @@ inline path_star_graph make_path_star(const path_star_config& c, std::uint64_t s
 
 // Mixed degrees (a curriculum of easier graphs beside the hard ones): graph `index` of stream `seed`
 // draws its arm count uniformly from [min_arms, c.arms]; with min_arms = c.arms (or 0) every graph
-// has c.arms. A draw of its own stream, so the graph itself is make_path_star's for that degree.
+// has c.arms. The draw sits far past the graph's own draws (counter 2^40), so the graph itself is
+// make_path_star's for that degree.
 inline index_t path_star_arms(const path_star_config& c, index_t min_arms, std::uint64_t seed, std::uint64_t index) {
   if (min_arms == 0 || min_arms == c.arms) return c.arms;
   if (min_arms < 1 || min_arms > c.arms)

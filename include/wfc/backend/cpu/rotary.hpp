@@ -24,7 +24,7 @@ void rotary_embedding(cpu, tensor_view<T, 2> x, in_view<token_id, 1> positions, 
   auto turn = [&](T* row, index_t i, T cos_angle, T sin_angle) {
     for (index_t h = i; h < cols; h += head_width) detail::rotate_pair(row[h * cs], row[(h + half) * cs], cos_angle, sin_angle);
   };
-  // A batch of sequences repeats positions 0 … T−1, so where the positions span no more values than
+  // A batch of sequences repeats positions 0 … T−1, so where the positions span fewer values than
   // there are rows, each position's cos and sin are computed once (the same double arithmetic, so
   // the same values) instead of once per row: sincos was a tenth of a small model's training step.
   token_id lo = positions(0), hi = positions(0);
